@@ -1,0 +1,71 @@
+"""memory-r1: long-term memory for LLM agents that learns (Memory-R1, arXiv 2508.19828).
+
+The public API is what ``__all__`` lists; everything else is private and may change.
+Importing this package imports no model library and touches no network.
+"""
+
+from memory_r1._core.flows import AddRequest
+from memory_r1.config import MemoryConfig, StoreConfig
+from memory_r1.embeddings import Embedder, HashingEmbedder
+from memory_r1.exceptions import (
+    BankLockedError,
+    ConfigurationError,
+    DimensionMismatchError,
+    FilterError,
+    InvalidInputError,
+    LLMError,
+    MemoryR1Error,
+    MissingDependencyError,
+    NotFoundError,
+    PolicyOutputError,
+    ScopeError,
+    StorageError,
+)
+from memory_r1.memory import AsyncMemory, Memory
+from memory_r1.types import (
+    AddResult,
+    EraseReport,
+    HistoryOp,
+    HistoryRecord,
+    MemoryEvent,
+    MemoryItem,
+    MemoryStatus,
+    Page,
+    Scope,
+    ScoredMemory,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddRequest",
+    "AddResult",
+    "AsyncMemory",
+    "BankLockedError",
+    "ConfigurationError",
+    "DimensionMismatchError",
+    "Embedder",
+    "EraseReport",
+    "FilterError",
+    "HashingEmbedder",
+    "HistoryOp",
+    "HistoryRecord",
+    "InvalidInputError",
+    "LLMError",
+    "Memory",
+    "MemoryConfig",
+    "MemoryEvent",
+    "MemoryItem",
+    "MemoryR1Error",
+    "MemoryStatus",
+    "MissingDependencyError",
+    "NotFoundError",
+    "Page",
+    "PolicyOutputError",
+    "Scope",
+    "ScopeError",
+    "ScoredMemory",
+    "StorageError",
+    "StoreConfig",
+    "__version__",
+]

@@ -1,0 +1,101 @@
+"""Sans-I/O plumbing: flows are generators that yield effects; two drivers carry them out.
+
+Every decision ``Memory`` and ``AsyncMemory`` make is written once, as a generator that
+yields an effect (embed these texts, call the bank, call an LLM) and receives its result.
+``run_sync`` performs effects with plain calls; ``run_async`` awaits native async methods
+where they exist and runs blocking ones in a worker thread. An effect that raises is
+thrown back into the flow, which may handle it (e.g. re-ask an LLM) or let it propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from memory_r1.embeddings.base import Embedder
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Embed:
+    """Embed ``texts``; the result is a list of vectors (lists of floats)."""
+
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """Call a blocking function (a bank method, say); the result is its return value."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Complete:
+    """Call an LLM: ``llm.complete`` / ``await llm.acomplete`` with these arguments."""
+
+    llm: Any
+    messages: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Effect = Embed | Call | Complete
+Flow = Generator[Effect, Any, T]
+
+
+def _embedded(vectors: Any) -> list[list[float]]:
+    return [list(map(float, row)) for row in vectors]
+
+
+def run_sync(flow: Flow[T], embedder: Embedder) -> T:
+    """Drive ``flow`` to its end with blocking calls."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        send, error = None, None
+        try:
+            if isinstance(effect, Embed):
+                send = _embedded(embedder.embed(list(effect.texts))) if effect.texts else []
+            elif isinstance(effect, Call):
+                send = effect.fn(*effect.args, **effect.kwargs)
+            else:
+                send = effect.llm.complete(list(effect.messages), **effect.kwargs)
+        except Exception as exc:
+            error = exc
+
+
+async def run_async(flow: Flow[T], embedder: Embedder) -> T:
+    """Drive ``flow`` to its end without blocking the event loop."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        send, error = None, None
+        try:
+            if isinstance(effect, Embed):
+                send = _embedded(await _aembed(embedder, effect.texts)) if effect.texts else []
+            elif isinstance(effect, Call):
+                send = await asyncio.to_thread(effect.fn, *effect.args, **effect.kwargs)
+            else:
+                send = await effect.llm.acomplete(list(effect.messages), **effect.kwargs)
+        except Exception as exc:
+            error = exc
+
+
+async def _aembed(embedder: Embedder, texts: Sequence[str]) -> Any:
+    aembed = getattr(embedder, "aembed", None)
+    if aembed is not None:
+        return await aembed(list(texts))
+    return await asyncio.to_thread(embedder.embed, list(texts))

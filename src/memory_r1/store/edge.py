@@ -1,0 +1,166 @@
+"""The embedded store: the real Qdrant engine in-process (``qdrant-edge-py``), on disk.
+
+One shard per bank folder, cosine distance, write-ahead log on, payload indexes on the
+scope fields (``user_id`` as the tenant key), status and times. The engine itself refuses
+a second opener of the same folder; ``Bank`` takes a lock first so that the error is clear.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memory_r1._core.filters import Cond, Range, compile_filter
+from memory_r1.exceptions import DimensionMismatchError, StorageError
+from memory_r1.store.base import Hit, Overwrite, StoreOp, check_dim, group_upserts
+
+_KEYWORD_FIELDS = ("user_id", "agent_id", "run_id", "status", "actor")
+_FLOAT_FIELDS = ("created_ts", "updated_ts", "event_ts")
+
+
+class _EdgeVocabulary:
+    """Conditions spelled the way ``qdrant_edge`` spells them."""
+
+    def __init__(self, q: Any) -> None:
+        self.q = q
+
+    def match(self, key: str, value: str | int | bool) -> Any:
+        return self.q.FieldCondition(key, match=self.q.MatchValue(value))
+
+    def match_any(self, key: str, values: list[str] | list[int]) -> Any:
+        return self.q.FieldCondition(key, match=self.q.MatchAny(values))
+
+    def range(self, key: str, r: Range) -> Any:
+        return self.q.FieldCondition(
+            key, range=self.q.RangeFloat(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte)
+        )
+
+    def substring(self, key: str, text: str) -> Any:
+        return self.q.FieldCondition(key, match=self.q.MatchSubstring(text))
+
+    def is_null(self, key: str) -> Any:
+        return self.q.IsNullCondition(key)
+
+    def is_empty(self, key: str) -> Any:
+        return self.q.IsEmptyCondition(key)
+
+    def combine(self, must: list[Any], should: list[Any], must_not: list[Any]) -> Any:
+        return self.q.Filter(must=must or None, should=should or None, must_not=must_not or None)
+
+
+class EdgeStore:
+    """The default store: an embedded Qdrant shard in ``path``.
+
+    Args:
+        path: the shard's folder; created when missing.
+        dim: the vector size; checked against an existing shard.
+
+    Raises:
+        DimensionMismatchError: the shard holds vectors of another size.
+        StorageError: the engine could not open the shard.
+    """
+
+    def __init__(self, path: str | Path, dim: int) -> None:
+        import qdrant_edge as q  # the engine is a core dependency; import it where it is used
+
+        self._q = q
+        self._vocab = _EdgeVocabulary(q)
+        self._dim = dim
+        self.path = Path(path)
+        config_file = self.path / "edge_config.json"
+        try:
+            if config_file.exists():
+                stored = json.loads(config_file.read_text())["vectors"][""]["size"]
+                if stored != dim:
+                    raise DimensionMismatchError(
+                        f"the bank at {self.path} holds {stored}-d vectors but the embedder "
+                        f"makes {dim}-d ones; use the embedder the bank was built with"
+                    )
+                self._shard = q.EdgeShard.load(str(self.path))
+            else:
+                self._shard = self._create(q)
+        except (DimensionMismatchError, StorageError):
+            raise
+        except Exception as exc:  # the engine raises plain Exception
+            raise StorageError(f"cannot open the embedded Qdrant shard at {self.path}: {exc}") from exc
+
+    def _create(self, q: Any) -> Any:
+        self.path.mkdir(parents=True, exist_ok=True)
+        params = q.EdgeVectorParams(size=self._dim, distance=q.Distance.Cosine)
+        shard = q.EdgeShard.create(str(self.path), q.EdgeConfig(vectors=params, wal_enabled=True))
+        shard.update(q.UpdateOperation.create_field_index("user_id", q.KeywordIndexParams(is_tenant=True)))
+        for name in _KEYWORD_FIELDS[1:]:
+            shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+        for name in _FLOAT_FIELDS:
+            shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Float))
+        return shard
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def apply(self, ops: Sequence[StoreOp]) -> None:
+        q = self._q
+        for group in group_upserts(ops):
+            if isinstance(group, list):
+                points = [q.Point(op.id, self._checked(op.vector), op.payload) for op in group]
+                update = q.UpdateOperation.upsert_points(points)
+            elif isinstance(group, Overwrite):
+                update = q.UpdateOperation.overwrite_payload([group.id], group.payload)
+            else:
+                update = q.UpdateOperation.delete_points(list(group.ids))
+            self._call(self._shard.update, update)
+
+    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
+        records = self._call(self._shard.retrieve, list(ids), True, False)
+        return [Hit(str(r.id), r.payload or {}) for r in records]
+
+    def search(
+        self, vector: Sequence[float], where: Cond, limit: int, threshold: float | None = None
+    ) -> list[Hit]:
+        check_dim(vector, self._dim)
+        q = self._q
+        request = q.QueryRequest(
+            limit=limit,
+            query=q.Query.Nearest(list(vector)),
+            filter=compile_filter(where, self._vocab),
+            score_threshold=threshold,
+            with_payload=True,
+        )
+        return [Hit(str(p.id), p.payload or {}, p.score) for p in self._call(self._shard.query, request)]
+
+    def scroll(
+        self, where: Cond, limit: int, cursor: str | None = None
+    ) -> tuple[list[Hit], str | None]:
+        request = self._q.ScrollRequest(
+            offset=cursor, limit=limit, filter=compile_filter(where, self._vocab), with_payload=True
+        )
+        records, nxt = self._call(self._shard.scroll, request)
+        return [Hit(str(r.id), r.payload or {}) for r in records], None if nxt is None else str(nxt)
+
+    def count(self, where: Cond) -> int:
+        request = self._q.CountRequest(exact=True, filter=compile_filter(where, self._vocab))
+        return int(self._call(self._shard.count, request))
+
+    def optimize(self) -> bool:
+        """Build the HNSW index and merge segments (blocking; minutes at 100k points)."""
+        return bool(self._call(self._shard.optimize))
+
+    def close(self) -> None:
+        try:
+            self._shard.flush()
+        finally:
+            self._shard.close()
+
+    def _checked(self, vector: list[float]) -> list[float]:
+        check_dim(vector, self._dim)
+        return vector
+
+    @staticmethod
+    def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # the engine raises plain Exception
+            raise StorageError(f"embedded Qdrant engine: {exc}") from exc
