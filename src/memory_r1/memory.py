@@ -139,9 +139,8 @@ class Memory(_Base):
         Raises:
             InvalidInputError: empty text, missing scope, bad metadata or timestamp.
         """
-        req = AddRequest(messages=messages, user_id=user_id, agent_id=agent_id, run_id=run_id,
-                         metadata=dict(metadata) if metadata is not None else None,
-                         timestamp=timestamp, source=source, infer=infer)
+        req = {"messages": messages, "user_id": user_id, "agent_id": agent_id, "run_id": run_id,
+               "metadata": metadata, "timestamp": timestamp, "source": source, "infer": infer}
         return _single(self._run(self._core.add_batch([req])))
 
     def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> list[AddResult]:
@@ -253,9 +252,8 @@ class AsyncMemory(_Base):
                   run_id: str | None = None, metadata: Mapping[str, Any] | None = None,
                   timestamp: Any = None, infer: bool = True, source: str | None = None) -> AddResult:
         """See ``Memory.add``."""
-        req = AddRequest(messages=messages, user_id=user_id, agent_id=agent_id, run_id=run_id,
-                         metadata=dict(metadata) if metadata is not None else None,
-                         timestamp=timestamp, source=source, infer=infer)
+        req = {"messages": messages, "user_id": user_id, "agent_id": agent_id, "run_id": run_id,
+               "metadata": metadata, "timestamp": timestamp, "source": source, "infer": infer}
         return _single(await self._run(self._core.add_batch([req])))
 
     async def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> list[AddResult]:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memory_r1._core import validate as v
 from memory_r1._core.effects import Call, Embed, Flow
@@ -33,11 +33,11 @@ class AddRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    messages: Any
+    messages: Any = Field(description="a string, or messages {'role', 'content', 'name'?}")
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Any = Field(default=None, description="a JSON object (checked when added)")
     timestamp: Any = None
     source: str | None = None
     infer: bool = False
@@ -53,7 +53,7 @@ class MemoryCore:
 
     def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> Flow[list[AddResult]]:
         """Validate every request, embed all texts at once, commit everything in one batch."""
-        parsed = [_request(r) for r in requests]
+        parsed = [make_request(r) for r in requests]
         if not parsed:
             return []
         ops_per_request: list[list[AddOp]] = []
@@ -173,13 +173,16 @@ def _where(scope: Scope, filters: Any, *, active_only: bool) -> Bool:
     return Bool(must=(*base.must, parse_filters(filters)))
 
 
-def _request(r: AddRequest | Mapping[str, Any]) -> AddRequest:
+def make_request(r: AddRequest | Mapping[str, Any]) -> AddRequest:
+    """An ``AddRequest`` from itself or a dict of ``add``'s arguments (typed errors)."""
     if isinstance(r, AddRequest):
         return r
     try:
         return AddRequest.model_validate(r)
     except ValidationError as exc:
-        raise InvalidInputError(f"invalid add_batch item: {exc}") from exc
+        fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        error = ScopeError if fields & {"user_id", "agent_id", "run_id"} else InvalidInputError
+        raise error(f"invalid add request: {exc}") from exc
 
 
 def _raw_adds(req: AddRequest, scope: Scope) -> tuple[list[AddOp], Any]:

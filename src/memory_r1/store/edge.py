@@ -16,8 +16,9 @@ from memory_r1._core.filters import Cond, Range, compile_filter
 from memory_r1.exceptions import DimensionMismatchError, StorageError
 from memory_r1.store.base import Hit, Overwrite, StoreOp, check_dim, group_upserts
 
-_KEYWORD_FIELDS = ("user_id", "agent_id", "run_id", "status", "actor")
-_FLOAT_FIELDS = ("created_ts", "updated_ts", "event_ts")
+# Each index costs an fsync at creation; the scope fields and status are what every read
+# filters on. Other fields are filtered within the (small) scope without an index.
+_KEYWORD_FIELDS = ("user_id", "agent_id", "run_id", "status")
 
 
 class _EdgeVocabulary:
@@ -93,8 +94,6 @@ class EdgeStore:
         shard.update(q.UpdateOperation.create_field_index("user_id", q.KeywordIndexParams(is_tenant=True)))
         for name in _KEYWORD_FIELDS[1:]:
             shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
-        for name in _FLOAT_FIELDS:
-            shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Float))
         return shard
 
     @property
