@@ -61,6 +61,7 @@ class HistoryLog:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # erased text is overwritten on disk
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -151,7 +152,17 @@ class HistoryLog:
             n_hist = db.execute(f"DELETE FROM history WHERE {where}", args).rowcount
             n_in = db.execute(f"DELETE FROM inputs WHERE {where}", args).rowcount
             cur = db.execute("INSERT INTO journal (ops) VALUES (?)", (_dump_ops(ops),))
-            return n_hist, n_in, int(cur.lastrowid or 0)
+            journal_id = int(cur.lastrowid or 0)
+        self._checkpoint()
+        return n_hist, n_in, journal_id
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL into the file and truncate it, so erased rows leave no copy there."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise StorageError(f"history log {self.path}: {exc}") from exc
 
     def clear(self, ops: Sequence[StoreOp]) -> int:
         """Delete all history and inputs and journal ``ops``; returns the journal id."""
@@ -159,7 +170,9 @@ class HistoryLog:
             db.execute("DELETE FROM history")
             db.execute("DELETE FROM inputs")
             cur = db.execute("INSERT INTO journal (ops) VALUES (?)", (_dump_ops(ops),))
-            return int(cur.lastrowid or 0)
+            journal_id = int(cur.lastrowid or 0)
+        self._checkpoint()
+        return journal_id
 
     def count_inputs(self, scope: Scope) -> int:
         """Raw inputs stored within ``scope``."""
