@@ -13,7 +13,6 @@ import pytest
 
 from memory_r1 import AsyncMemory, Memory
 
-
 _SHM = pytest.StashKey[str]()
 
 
@@ -29,7 +28,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(config.stash[_SHM], ignore_errors=True)
 
 
-BACKENDS = ["embedded", "qdrant-memory"] + (["qdrant-server"] if os.environ.get("QDRANT_URL") else [])
+BACKENDS = ["embedded", "qdrant-memory"] + (
+    ["qdrant-server"] if os.environ.get("QDRANT_URL") else []
+)
 
 
 class Clock:
@@ -50,8 +51,11 @@ def memory_config(backend: str, path: Path) -> dict[str, object]:
     elif backend == "qdrant-memory":
         store = {"location": ":memory:"}
     else:
-        store = {"url": os.environ["QDRANT_URL"], "path": str(path),
-                 "collection": f"test_{path.name}"[:60]}
+        store = {
+            "url": os.environ["QDRANT_URL"],
+            "path": str(path),
+            "collection": f"test_{path.name}"[:60],
+        }
     return {"store": store, "embedder": "hashing:64"}
 
 

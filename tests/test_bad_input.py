@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from helpers import snapshot
 from memory_r1 import (
     DimensionMismatchError,
     FilterError,
@@ -18,13 +19,14 @@ from memory_r1 import (
     ScopeError,
 )
 
-from helpers import snapshot
-
 BAD_CALLS: dict[str, tuple[Callable[[Memory, Any], Any], type[Exception]]] = {
     "empty text": (lambda m, i: m.add("", user_id="u", infer=False), InvalidInputError),
     "whitespace text": (lambda m, i: m.add(" \n\t ", user_id="u", infer=False), InvalidInputError),
     "NUL in text": (lambda m, i: m.add("a\x00b", user_id="u", infer=False), InvalidInputError),
-    "lone surrogate": (lambda m, i: m.add("bad \ud800", user_id="u", infer=False), InvalidInputError),
+    "lone surrogate": (
+        lambda m, i: m.add("bad \ud800", user_id="u", infer=False),
+        InvalidInputError,
+    ),
     "huge text": (lambda m, i: m.add("x" * 200_001, user_id="u", infer=False), InvalidInputError),
     "text not a string": (lambda m, i: m.add(42, user_id="u", infer=False), InvalidInputError),
     "no scope": (lambda m, i: m.add("fine", infer=False), ScopeError),
@@ -33,26 +35,76 @@ BAD_CALLS: dict[str, tuple[Callable[[Memory, Any], Any], type[Exception]]] = {
     "search without scope": (lambda m, i: m.search("q"), ScopeError),
     "search empty query": (lambda m, i: m.search(" ", user_id="u"), InvalidInputError),
     "bad limit": (lambda m, i: m.search("q", user_id="u", limit=0), InvalidInputError),
-    "unknown id": (lambda m, i: m.update("00000000-0000-0000-0000-000000000000", "x"), NotFoundError),
+    "unknown id": (
+        lambda m, i: m.update("00000000-0000-0000-0000-000000000000", "x"),
+        NotFoundError,
+    ),
     "id not a uuid": (lambda m, i: m.delete("not-an-id"), NotFoundError),
     "id of another scope": (lambda m, i: m.update(i, "x", user_id="other"), NotFoundError),
-    "unknown filter op": (lambda m, i: m.search("q", user_id="u", filters={"a": {"regex": "x"}}), FilterError),
+    "unknown filter op": (
+        lambda m, i: m.search("q", user_id="u", filters={"a": {"regex": "x"}}),
+        FilterError,
+    ),
     "filter not a dict": (lambda m, i: m.get_all(user_id="u", filters=["a"]), FilterError),
     "filter bad key": (lambda m, i: m.get_all(user_id="u", filters={"a b": 1}), FilterError),
-    "filter AND not list": (lambda m, i: m.get_all(user_id="u", filters={"AND": {"a": 1}}), FilterError),
-    "filter in mixed": (lambda m, i: m.get_all(user_id="u", filters={"a": {"in": [1, "x"]}}), FilterError),
-    "filter range str": (lambda m, i: m.get_all(user_id="u", filters={"a": {"gt": "x"}}), FilterError),
-    "filter bad time": (lambda m, i: m.get_all(user_id="u", filters={"created_at": {"gt": "soon"}}), FilterError),
-    "metadata set": (lambda m, i: m.add("ok", user_id="u", metadata={"s": {1, 2}}, infer=False), InvalidInputError),
-    "metadata nan": (lambda m, i: m.add("ok", user_id="u", metadata={"x": math.nan}, infer=False), InvalidInputError),
-    "metadata int key": (lambda m, i: m.add("ok", user_id="u", metadata={1: "x"}, infer=False), InvalidInputError),
-    "metadata deep": (lambda m, i: m.add("ok", user_id="u", metadata=_deep(20), infer=False), InvalidInputError),
-    "metadata object": (lambda m, i: m.add("ok", user_id="u", metadata={"o": object()}, infer=False), InvalidInputError),
-    "bad timestamp": (lambda m, i: m.add("ok", user_id="u", timestamp="yesterday", infer=False), InvalidInputError),
-    "message no content": (lambda m, i: m.add([{"role": "user"}], user_id="u", infer=False), InvalidInputError),
-    "only system": (lambda m, i: m.add([{"role": "system", "content": "x"}], user_id="u", infer=False), InvalidInputError),
-    "batch one bad": (lambda m, i: m.add_batch([{"messages": "fine", "user_id": "u"}, {"messages": "", "user_id": "u"}]), InvalidInputError),
-    "batch unknown key": (lambda m, i: m.add_batch([{"messages": "x", "user": "u"}]), InvalidInputError),
+    "filter AND not list": (
+        lambda m, i: m.get_all(user_id="u", filters={"AND": {"a": 1}}),
+        FilterError,
+    ),
+    "filter in mixed": (
+        lambda m, i: m.get_all(user_id="u", filters={"a": {"in": [1, "x"]}}),
+        FilterError,
+    ),
+    "filter range str": (
+        lambda m, i: m.get_all(user_id="u", filters={"a": {"gt": "x"}}),
+        FilterError,
+    ),
+    "filter bad time": (
+        lambda m, i: m.get_all(user_id="u", filters={"created_at": {"gt": "soon"}}),
+        FilterError,
+    ),
+    "metadata set": (
+        lambda m, i: m.add("ok", user_id="u", metadata={"s": {1, 2}}, infer=False),
+        InvalidInputError,
+    ),
+    "metadata nan": (
+        lambda m, i: m.add("ok", user_id="u", metadata={"x": math.nan}, infer=False),
+        InvalidInputError,
+    ),
+    "metadata int key": (
+        lambda m, i: m.add("ok", user_id="u", metadata={1: "x"}, infer=False),
+        InvalidInputError,
+    ),
+    "metadata deep": (
+        lambda m, i: m.add("ok", user_id="u", metadata=_deep(20), infer=False),
+        InvalidInputError,
+    ),
+    "metadata object": (
+        lambda m, i: m.add("ok", user_id="u", metadata={"o": object()}, infer=False),
+        InvalidInputError,
+    ),
+    "bad timestamp": (
+        lambda m, i: m.add("ok", user_id="u", timestamp="yesterday", infer=False),
+        InvalidInputError,
+    ),
+    "message no content": (
+        lambda m, i: m.add([{"role": "user"}], user_id="u", infer=False),
+        InvalidInputError,
+    ),
+    "only system": (
+        lambda m, i: m.add([{"role": "system", "content": "x"}], user_id="u", infer=False),
+        InvalidInputError,
+    ),
+    "batch one bad": (
+        lambda m, i: m.add_batch(
+            [{"messages": "fine", "user_id": "u"}, {"messages": "", "user_id": "u"}]
+        ),
+        InvalidInputError,
+    ),
+    "batch unknown key": (
+        lambda m, i: m.add_batch([{"messages": "x", "user": "u"}]),
+        InvalidInputError,
+    ),
     "erase without scope": (lambda m, i: m.erase(), ScopeError),
     "bad cursor": (lambda m, i: m.get_all(user_id="u", cursor="zzz"), NotFoundError),
 }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from memory_r1 import HistoryOp, Memory, MemoryStatus, NotFoundError
-
 from helpers import snapshot
+from memory_r1 import HistoryOp, Memory, MemoryStatus, NotFoundError
 
 
 def test_the_chain_keeps_every_version(embedded: Memory) -> None:
@@ -25,12 +25,14 @@ def test_the_chain_keeps_every_version(embedded: Memory) -> None:
     assert [h.item.status for h in chain[-2:]] == [MemoryStatus.DELETED, MemoryStatus.ACTIVE]
     assert chain[0].source == "D1:1"
     assert [h.seq for h in chain] == sorted(h.seq for h in chain)
-    assert all(a.time < b.time for a, b in zip(chain, chain[1:], strict=False))
+    assert all(a.time < b.time for a, b in itertools.pairwise(chain))
 
 
 def _rows(path: Path, table: str, user: str) -> int:
     with sqlite3.connect(path / "history.sqlite3") as db:
-        return int(db.execute(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user,)).fetchone()[0])
+        return int(
+            db.execute(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user,)).fetchone()[0]
+        )
 
 
 def test_erase_removes_vectors_history_and_inputs_of_that_scope_only(tmp_path: Path) -> None:

@@ -11,8 +11,12 @@ from hypothesis import strategies as st
 from memory_r1 import Memory, NotFoundError, Scope
 
 SCOPES = [
-    Scope(user_id="alice"), Scope(user_id="bob"), Scope(user_id="alice", run_id="r1"),
-    Scope(user_id="bob", run_id="r1"), Scope(agent_id="travel"), Scope(user_id="alice", agent_id="travel"),
+    Scope(user_id="alice"),
+    Scope(user_id="bob"),
+    Scope(user_id="alice", run_id="r1"),
+    Scope(user_id="bob", run_id="r1"),
+    Scope(agent_id="travel"),
+    Scope(user_id="alice", agent_id="travel"),
 ]
 WORDS = st.sampled_from(["tea", "coffee", "Lisbon", "cat", "cello", "peanuts", "job", "run"])
 TEXT = st.lists(WORDS, min_size=1, max_size=4).map(" ".join)

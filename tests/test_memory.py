@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from memory_r1 import (
+    AsyncMemory,
     HistoryOp,
     InvalidInputError,
     Memory,
@@ -21,7 +22,7 @@ def test_add_text_and_search_ranks_the_closest_first(mem: Memory) -> None:
     mem.add("Alice is allergic to peanuts", user_id="alice", infer=False)
     mem.add("Alice plays the cello", user_id="alice", infer=False)
     hits = mem.search("Where has Alice moved to, Lisbon?", user_id="alice", limit=3)
-    assert [h.text for h in hits][0] == "Alice moved to Lisbon in May"
+    assert next(h.text for h in hits) == "Alice moved to Lisbon in May"
     assert hits[0].score >= hits[1].score >= hits[2].score
     assert len(mem.search("cello", user_id="alice", limit=1)) == 1
 
@@ -51,7 +52,11 @@ def test_add_messages_stores_each_non_system_message_with_its_actor(mem: Memory)
 def test_update_makes_a_new_version_and_keeps_the_old_text(mem: Memory) -> None:
     mid = mem.add("Bob lives in Paris", user_id="bob", infer=False).ids[0]
     item = mem.update(mid, "Bob lives in Berlin", metadata={"confidence": 0.9})
-    assert (item.text, item.version, item.metadata) == ("Bob lives in Berlin", 2, {"confidence": 0.9})
+    assert (item.text, item.version, item.metadata) == (
+        "Bob lives in Berlin",
+        2,
+        {"confidence": 0.9},
+    )
     assert mem.get(mid).text == "Bob lives in Berlin"
     assert mem.search("Berlin", user_id="bob")[0].text == "Bob lives in Berlin"
     chain = mem.history(mid)
@@ -88,7 +93,9 @@ def test_delete_hides_from_search_and_restore_brings_back(mem: Memory) -> None:
     with pytest.raises(InvalidInputError):
         mem.restore(mid)
     assert [h.operation for h in mem.history(mid)] == [
-        HistoryOp.ADD, HistoryOp.DELETE, HistoryOp.RESTORE
+        HistoryOp.ADD,
+        HistoryOp.DELETE,
+        HistoryOp.RESTORE,
     ]
 
 
@@ -109,11 +116,18 @@ def test_get_all_pages_through_every_memory_once(mem: Memory) -> None:
 
 
 def test_add_batch_returns_one_result_per_request_in_order(mem: Memory) -> None:
-    results = mem.add_batch([
-        {"messages": "first", "user_id": "u1"},
-        {"messages": [{"role": "user", "content": "second"}, {"role": "user", "content": "third"}],
-         "agent_id": "a1"},
-    ])
+    results = mem.add_batch(
+        [
+            {"messages": "first", "user_id": "u1"},
+            {
+                "messages": [
+                    {"role": "user", "content": "second"},
+                    {"role": "user", "content": "third"},
+                ],
+                "agent_id": "a1",
+            },
+        ]
+    )
     assert [[e.text for e in r.events] for r in results] == [["first"], ["second", "third"]]
     assert mem.get(results[1].ids[1], agent_id="a1").text == "third"
 
@@ -138,8 +152,12 @@ def test_an_id_from_another_scope_reads_as_not_found(mem: Memory) -> None:
 
 
 def test_filters_use_mem0_grammar(mem: Memory) -> None:
-    mem.add("a", user_id="u", metadata={"topic": "food", "n": 1}, timestamp="2023-01-01", infer=False)
-    mem.add("b", user_id="u", metadata={"topic": "travel", "n": 5}, timestamp="2023-06-01", infer=False)
+    mem.add(
+        "a", user_id="u", metadata={"topic": "food", "n": 1}, timestamp="2023-01-01", infer=False
+    )
+    mem.add(
+        "b", user_id="u", metadata={"topic": "travel", "n": 5}, timestamp="2023-06-01", infer=False
+    )
     mem.add("c", user_id="u", metadata={"topic": "work", "n": 9}, infer=False)
 
     def texts(f: dict[str, object]) -> list[str]:
@@ -156,7 +174,9 @@ def test_filters_use_mem0_grammar(mem: Memory) -> None:
     assert texts({"topic": {"contains": "ave"}}) == ["b"]
     assert texts({"OR": [{"topic": "food"}, {"n": 9}]}) == ["a", "c"]
     assert texts({"NOT": [{"topic": "food"}]}) == ["b", "c"]
-    assert texts({"AND": [{"n": {"gt": 1}}, {"OR": [{"topic": "work"}, {"topic": "food"}]}]}) == ["c"]
+    assert texts({"AND": [{"n": {"gt": 1}}, {"OR": [{"topic": "work"}, {"topic": "food"}]}]}) == [
+        "c"
+    ]
     hits = mem.search("b", user_id="u", filters={"topic": "travel"})
     assert [h.text for h in hits] == ["b"]
 
@@ -195,3 +215,52 @@ def test_infer_without_an_llm_is_a_clear_error(mem: Memory) -> None:
     with pytest.raises(InvalidInputError, match="llm"):
         mem.add("I moved to Rome", user_id="u")
     assert len(mem.get_all(user_id="u", include_deleted=True)) == 0
+
+
+def _script_sync(m: Memory) -> list[object]:
+    out: list[object] = []
+    a = m.add("Alice likes tea", user_id="alice", infer=False)
+    b = m.add_batch(
+        [
+            {"messages": "Alice has a cat", "user_id": "alice"},
+            {"messages": "Bob likes coffee", "user_id": "bob"},
+        ]
+    )
+    out.append([e.event for e in a.events] + [e.text for r in b for e in r.events])
+    out.append([h.text for h in m.search("tea", user_id="alice")])
+    out.append(m.update(a.ids[0], "Alice likes green tea").version)
+    out.append(m.delete(b[0].ids[0]).status)
+    out.append(sorted(i.text for i in m.get_all(user_id="alice")))
+    out.append([(h.operation, h.new_text) for h in m.history(a.ids[0])])
+    out.append(m.delete_all(user_id="alice"))
+    out.append(m.erase(user_id="bob").memories)
+    return out
+
+
+async def _script_async(m: AsyncMemory) -> list[object]:
+    out: list[object] = []
+    a = await m.add("Alice likes tea", user_id="alice", infer=False)
+    b = await m.add_batch(
+        [
+            {"messages": "Alice has a cat", "user_id": "alice"},
+            {"messages": "Bob likes coffee", "user_id": "bob"},
+        ]
+    )
+    out.append([e.event for e in a.events] + [e.text for r in b for e in r.events])
+    out.append([h.text for h in await m.search("tea", user_id="alice")])
+    out.append((await m.update(a.ids[0], "Alice likes green tea")).version)
+    out.append((await m.delete(b[0].ids[0])).status)
+    out.append(sorted(i.text for i in await m.get_all(user_id="alice")))
+    out.append([(h.operation, h.new_text) for h in await m.history(a.ids[0])])
+    out.append(await m.delete_all(user_id="alice"))
+    out.append((await m.erase(user_id="bob")).memories)
+    return out
+
+
+async def test_sync_and_async_give_the_same_results(mem: Memory, amem: AsyncMemory) -> None:
+    expected = _script_sync(mem)
+    assert await _script_async(amem) == expected
+    assert expected[2] == 2 and expected[6] == 1
+    with pytest.raises(ScopeError):
+        await amem.search("x")
+    assert await amem.reset(confirm=True) == 2  # alice's two (deleted) memories

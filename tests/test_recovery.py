@@ -15,7 +15,9 @@ from memory_r1 import HistoryOp, Memory, StorageError
 from memory_r1.store.edge import EdgeStore
 
 
-def test_a_write_journaled_but_not_applied_is_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_journaled_but_not_applied_is_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = Memory(path=tmp_path / "b", embedder="hashing:32")
     mid = m.add("before the crash", user_id="u", infer=False).ids[0]
 

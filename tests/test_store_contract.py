@@ -62,7 +62,10 @@ def point(seed: int, user: str, status: str = "active", **extra: object) -> Upse
 
 def test_upsert_then_retrieve(store: VectorStore) -> None:
     store.apply([point(1, "a"), point(2, "b")])
-    got = {h.id: h.payload["text"] for h in store.retrieve([str(uuid.UUID(int=2)), str(uuid.UUID(int=99))])}
+    got = {
+        h.id: h.payload["text"]
+        for h in store.retrieve([str(uuid.UUID(int=2)), str(uuid.UUID(int=99))])
+    }
     assert got == {str(uuid.UUID(int=2)): "t1"}
     assert store.dim == DIM
 
@@ -106,10 +109,14 @@ def test_scroll_pages_cover_each_point_once(store: VectorStore) -> None:
 
 
 def test_filters_compile_the_same_way(store: VectorStore) -> None:
-    store.apply([
-        point(1, "a", topic="food", n=1), point(2, "a", topic="travel", n=5),
-        point(3, "a", topic="work", n=9, tags=["x", "y"]),
-    ])
+    store.apply(
+        [
+            point(1, "a", topic="food", n=1),
+            point(2, "a", topic="travel", n=5),
+            point(3, "a", topic="work", n=9, tags=["x", "y"]),
+        ]
+    )
+
     def ids(f: dict[str, object]) -> set[int]:
         where = Bool(must=(Match("user_id", "a"), parse_filters(f)))
         hits, _ = store.scroll(where, 100)
@@ -134,18 +141,26 @@ def test_persists_across_close_and_reopen(factory: tuple[Factory, bool], tmp_pat
     if not persists:
         pytest.skip("this implementation keeps nothing after close")
     s = make(tmp_path / "store", DIM)
-    s.apply([point(i, "a") for i in range(10)] + [Overwrite(point(3, "a").id, {"user_id": "a", "text": "new"})])
+    s.apply(
+        [point(i, "a") for i in range(10)]
+        + [Overwrite(point(3, "a").id, {"user_id": "a", "text": "new"})]
+    )
     s.close()
     s = make(tmp_path / "store", DIM)
     try:
         assert s.count(scope_condition({"user_id": "a"}, active_only=False)) == 10
         assert s.retrieve([point(3, "a").id])[0].payload["text"] == "new"
-        assert s.search(vec(7), scope_condition({"user_id": "a"}, active_only=False), 1)[0].id == point(7, "a").id
+        assert (
+            s.search(vec(7), scope_condition({"user_id": "a"}, active_only=False), 1)[0].id
+            == point(7, "a").id
+        )
     finally:
         s.close()
 
 
-def test_reopening_with_another_size_is_a_clear_error(factory: tuple[Factory, bool], tmp_path: Path) -> None:
+def test_reopening_with_another_size_is_a_clear_error(
+    factory: tuple[Factory, bool], tmp_path: Path
+) -> None:
     make, persists = factory
     if not persists:
         pytest.skip("this implementation keeps nothing after close")

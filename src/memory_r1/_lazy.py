@@ -9,7 +9,7 @@ from memory_r1.exceptions import MissingDependencyError
 
 
 def require(module: str, extra: str) -> ModuleType:
-    """Import ``module`` or raise ``MissingDependencyError`` naming ``pip install memory-r1[extra]``."""
+    """Import ``module``, or raise ``MissingDependencyError`` naming the extra to install."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -67,7 +67,8 @@ class MemoryConfig(BaseModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     embedder: str = Field(
         default="sentence-transformers",
-        description="'sentence-transformers[:path]' (MiniLM, offline), 'litellm:<model>', 'hashing[:dim]'",
+        description="'sentence-transformers[:path]' (MiniLM, offline), 'litellm:<model>', "
+        "or 'hashing[:dim]' (tests)",
     )
     embedder_args: dict[str, Any] = Field(default_factory=dict)
 
@@ -115,7 +116,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
-        keys = name[len(ENV_PREFIX):].lower().split("__")
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
         if keys[0] not in MemoryConfig.model_fields:
             continue  # e.g. MEMORY_R1_CACHE or MEMORY_R1_LOCOMO: not configuration fields
         target = data

@@ -39,14 +39,18 @@ class _Base:
     ) -> None:
         cfg = load_config(config, environ={}) if not isinstance(config, MemoryConfig) else config
         if path is not None:
-            cfg = cfg.model_copy(update={"store": cfg.store.model_copy(update={"path": Path(path)})})
+            cfg = cfg.model_copy(
+                update={"store": cfg.store.model_copy(update={"path": Path(path)})}
+            )
         self.config = cfg
         self.embedder = resolve_embedder(embedder or cfg.embedder, **cfg.embedder_args)
         self._bank = _open_bank(cfg, self.embedder.dim, clock)
         self._core = MemoryCore(self._bank)
 
     @classmethod
-    def from_config(cls, source: MemoryConfig | Mapping[str, Any] | str | Path | None = None) -> Self:
+    def from_config(
+        cls, source: MemoryConfig | Mapping[str, Any] | str | Path | None = None
+    ) -> Self:
         """Build from a dict, a ``MemoryConfig`` or a .json/.toml file, with ``MEMORY_R1_*``
         environment overrides (see ``memory_r1.config``)."""
         return cls(load_config(source))
@@ -71,13 +75,20 @@ def _open_bank(cfg: MemoryConfig, dim: int, clock: Clock) -> Bank:
         return Bank.open_embedded(store.path, dim, lock_timeout_s=store.lock_timeout_s, clock=clock)
     if store.location == ":memory:":
         history: str | Path = store.path / "history.sqlite3" if store.path else ":memory:"
-        return Bank.open_server(dim, history_path=history, location=":memory:",
-                                collection=store.collection, clock=clock)
+        return Bank.open_server(
+            dim, history_path=history, location=":memory:", collection=store.collection, clock=clock
+        )
     if store.path is None:  # the config validator already says so; keep mypy informed
         raise ConfigurationError("a server bank needs store.path for its history log")
     key = store.api_key.get_secret_value() if store.api_key else None
-    return Bank.open_server(dim, history_path=store.path / "history.sqlite3", url=store.url,
-                            api_key=key, collection=store.collection, clock=clock)
+    return Bank.open_server(
+        dim,
+        history_path=store.path / "history.sqlite3",
+        url=store.url,
+        api_key=key,
+        collection=store.collection,
+        clock=clock,
+    )
 
 
 def _single(results: list[AddResult]) -> AddResult:
@@ -107,7 +118,9 @@ class Memory(_Base):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         self.close()
 
     def add(
@@ -139,8 +152,16 @@ class Memory(_Base):
         Raises:
             InvalidInputError: empty text, missing scope, bad metadata or timestamp.
         """
-        req = {"messages": messages, "user_id": user_id, "agent_id": agent_id, "run_id": run_id,
-               "metadata": metadata, "timestamp": timestamp, "source": source, "infer": infer}
+        req = {
+            "messages": messages,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "metadata": metadata,
+            "timestamp": timestamp,
+            "source": source,
+            "infer": infer,
+        }
         return _single(self._run(self._core.add_batch([req])))
 
     def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> list[AddResult]:
@@ -167,8 +188,14 @@ class Memory(_Base):
         scope = v.check_scope(user_id, agent_id, run_id)
         return self._run(self._core.search(query, scope, filters, limit, threshold))
 
-    def get(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-            run_id: str | None = None) -> MemoryItem:
+    def get(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """One memory by id; with a scope, an id from another scope is ``NotFoundError``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.get(memory_id, scope))
@@ -188,39 +215,66 @@ class Memory(_Base):
         scope = v.check_scope(user_id, agent_id, run_id)
         return self._run(self._core.get_all(scope, filters, limit, cursor, include_deleted))
 
-    def update(self, memory_id: Any, text: str | None = None, *, metadata: Mapping[str, Any] | None = None,
-               user_id: str | None = None, agent_id: str | None = None,
-               run_id: str | None = None) -> MemoryItem:
+    def update(
+        self,
+        memory_id: Any,
+        text: str | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """Give a memory new text and/or metadata; the old version stays in its history."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.update(memory_id, text, metadata, scope))
 
-    def delete(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-               run_id: str | None = None) -> MemoryItem:
+    def delete(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """Hide a memory from search (restorable; its history is kept)."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.set_status(memory_id, delete=True, scope=scope))
 
-    def restore(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                run_id: str | None = None) -> MemoryItem:
+    def restore(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """Bring a deleted memory back."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.set_status(memory_id, delete=False, scope=scope))
 
-    def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
-                   run_id: str | None = None) -> int:
+    def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> int:
         """Delete (restorably) every memory within the scope; refuses an empty scope."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return self._run(self._core.delete_all(scope))
 
-    def history(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                run_id: str | None = None) -> list[HistoryRecord]:
+    def history(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[HistoryRecord]:
         """Every change to a memory, oldest first."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.history(memory_id, scope))
 
-    def erase(self, *, user_id: str | None = None, agent_id: str | None = None,
-              run_id: str | None = None) -> EraseReport:
+    def erase(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> EraseReport:
         """Remove the scope's memories, history and raw inputs for good (right to be forgotten)."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return self._run(self._core.erase(scope))
@@ -245,75 +299,144 @@ class AsyncMemory(_Base):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    async def __aexit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         self.close()
 
-    async def add(self, messages: Messages, *, user_id: str | None = None, agent_id: str | None = None,
-                  run_id: str | None = None, metadata: Mapping[str, Any] | None = None,
-                  timestamp: Any = None, infer: bool = True, source: str | None = None) -> AddResult:
+    async def add(
+        self,
+        messages: Messages,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        timestamp: Any = None,
+        infer: bool = True,
+        source: str | None = None,
+    ) -> AddResult:
         """See ``Memory.add``."""
-        req = {"messages": messages, "user_id": user_id, "agent_id": agent_id, "run_id": run_id,
-               "metadata": metadata, "timestamp": timestamp, "source": source, "infer": infer}
+        req = {
+            "messages": messages,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "metadata": metadata,
+            "timestamp": timestamp,
+            "source": source,
+            "infer": infer,
+        }
         return _single(await self._run(self._core.add_batch([req])))
 
-    async def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> list[AddResult]:
+    async def add_batch(
+        self, requests: Sequence[AddRequest | Mapping[str, Any]]
+    ) -> list[AddResult]:
         """See ``Memory.add_batch``."""
         return await self._run(self._core.add_batch(requests))
 
-    async def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
-                     run_id: str | None = None, filters: Mapping[str, Any] | None = None,
-                     limit: int = 10, threshold: float | None = None) -> list[ScoredMemory]:
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+    ) -> list[ScoredMemory]:
         """See ``Memory.search``."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return await self._run(self._core.search(query, scope, filters, limit, threshold))
 
-    async def get(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                  run_id: str | None = None) -> MemoryItem:
+    async def get(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """See ``Memory.get``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.get(memory_id, scope))
 
-    async def get_all(self, *, user_id: str | None = None, agent_id: str | None = None,
-                      run_id: str | None = None, filters: Mapping[str, Any] | None = None,
-                      limit: int = 100, cursor: str | None = None,
-                      include_deleted: bool = False) -> Page:
+    async def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page:
         """See ``Memory.get_all``."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return await self._run(self._core.get_all(scope, filters, limit, cursor, include_deleted))
 
-    async def update(self, memory_id: Any, text: str | None = None, *,
-                     metadata: Mapping[str, Any] | None = None, user_id: str | None = None,
-                     agent_id: str | None = None, run_id: str | None = None) -> MemoryItem:
+    async def update(
+        self,
+        memory_id: Any,
+        text: str | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """See ``Memory.update``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.update(memory_id, text, metadata, scope))
 
-    async def delete(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                     run_id: str | None = None) -> MemoryItem:
+    async def delete(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """See ``Memory.delete``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.set_status(memory_id, delete=True, scope=scope))
 
-    async def restore(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                      run_id: str | None = None) -> MemoryItem:
+    async def restore(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
         """See ``Memory.restore``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.set_status(memory_id, delete=False, scope=scope))
 
-    async def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
-                         run_id: str | None = None) -> int:
+    async def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> int:
         """See ``Memory.delete_all``."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return await self._run(self._core.delete_all(scope))
 
-    async def history(self, memory_id: Any, *, user_id: str | None = None, agent_id: str | None = None,
-                      run_id: str | None = None) -> list[HistoryRecord]:
+    async def history(
+        self,
+        memory_id: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[HistoryRecord]:
         """See ``Memory.history``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.history(memory_id, scope))
 
-    async def erase(self, *, user_id: str | None = None, agent_id: str | None = None,
-                    run_id: str | None = None) -> EraseReport:
+    async def erase(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> EraseReport:
         """See ``Memory.erase``."""
         scope = v.check_scope(user_id, agent_id, run_id)
         return await self._run(self._core.erase(scope))
@@ -327,4 +450,5 @@ class AsyncMemory(_Base):
     def _reset_flow(self) -> Flow[int]:
         from memory_r1._core.effects import Call
 
-        return (yield Call(self._bank.reset))
+        count: int = yield Call(self._bank.reset)
+        return count

@@ -209,15 +209,11 @@ def _any_of(key: str, path: str, values: Any) -> AnyOf:
 def compile_filter(cond: Cond, vocab: Vocabulary[T]) -> T:
     """Translate a parsed condition into one backend's filter objects."""
     leaf: dict[type, Callable[[Any], T]] = {
-        Match: lambda c: (
-            vocab.is_null(c.key) if c.value is None else vocab.match(c.key, c.value)
-        ),
+        Match: lambda c: vocab.is_null(c.key) if c.value is None else vocab.match(c.key, c.value),
         AnyOf: lambda c: vocab.match_any(c.key, list(c.values)),
         Range: lambda c: vocab.range(c.key, c),
         Contains: lambda c: vocab.substring(c.key, c.text),
-        Present: lambda c: vocab.combine(
-            [], [], [vocab.is_empty(c.key), vocab.is_null(c.key)]
-        ),
+        Present: lambda c: vocab.combine([], [], [vocab.is_empty(c.key), vocab.is_null(c.key)]),
     }
     if isinstance(cond, Bool):
         return vocab.combine(

@@ -51,7 +51,9 @@ class MemoryCore:
 
     # -- writes --------------------------------------------------------------------------
 
-    def add_batch(self, requests: Sequence[AddRequest | Mapping[str, Any]]) -> Flow[list[AddResult]]:
+    def add_batch(
+        self, requests: Sequence[AddRequest | Mapping[str, Any]]
+    ) -> Flow[list[AddResult]]:
         """Validate every request, embed all texts at once, commit everything in one batch."""
         parsed = [make_request(r) for r in requests]
         if not parsed:
@@ -66,9 +68,10 @@ class MemoryCore:
             ops, raw = _raw_adds(req, scope)
             ops_per_request.append(ops)
             inputs.append(RawInput(uuid.uuid4(), now, scope, raw))
-        flat: list[WriteOp] = [op for ops in ops_per_request for op in ops]
-        vectors = yield Embed(tuple(op.text for op in flat))  # type: ignore[union-attr]
-        plan = yield Call(self.bank.commit, (flat, dict(enumerate(vectors))), {"inputs": inputs})
+        flat = [op for ops in ops_per_request for op in ops]
+        vectors = yield Embed(tuple(op.text for op in flat))
+        batch: list[WriteOp] = list(flat)
+        plan = yield Call(self.bank.commit, (batch, dict(enumerate(vectors))), {"inputs": inputs})
         results, start = [], 0
         for ops, raw_input in zip(ops_per_request, inputs, strict=True):
             events = plan.events[start : start + len(ops)]
@@ -127,7 +130,8 @@ class MemoryCore:
         """Remove everything within ``scope`` for good."""
         if scope.is_empty():
             raise ScopeError("erase needs a scope; use reset(confirm=True) to wipe the bank")
-        return (yield Call(self.bank.erase, (scope,)))
+        report: EraseReport = yield Call(self.bank.erase, (scope,))
+        return report
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -141,7 +145,8 @@ class MemoryCore:
         if threshold is not None and not isinstance(threshold, int | float):
             raise InvalidInputError(f"threshold must be a number, got {threshold!r}")
         (vector,) = yield Embed((text,))
-        return (yield Call(self.bank.search, (vector, where, limit, threshold)))
+        hits: list[ScoredMemory] = yield Call(self.bank.search, (vector, where, limit, threshold))
+        return hits
 
     def get(self, memory_id: Any, scope: Scope | None) -> Flow[MemoryItem]:
         """One memory by id (deleted ones too), if it lies within ``scope``."""
@@ -163,7 +168,8 @@ class MemoryCore:
     def history(self, memory_id: Any, scope: Scope | None) -> Flow[list[HistoryRecord]]:
         """A memory's history, oldest first."""
         item = yield from self.get(memory_id, scope)
-        return (yield Call(self.bank.history, (item.id,)))
+        records: list[HistoryRecord] = yield Call(self.bank.history, (item.id,))
+        return records
 
 
 def _where(scope: Scope, filters: Any, *, active_only: bool) -> Bool:
@@ -192,8 +198,16 @@ def _raw_adds(req: AddRequest, scope: Scope) -> tuple[list[AddOp], Any]:
     sources = (req.source,) if req.source else ()
     pairs = _messages(req.messages)
     ops = [
-        AddOp(uuid.uuid4(), text, scope, actor=actor, event_time=event_time,
-              metadata=metadata, sources=sources, source=req.source)
+        AddOp(
+            uuid.uuid4(),
+            text,
+            scope,
+            actor=actor,
+            event_time=event_time,
+            metadata=metadata,
+            sources=sources,
+            source=req.source,
+        )
         for actor, text in pairs
     ]
     raw = req.messages if isinstance(req.messages, str) else [dict(m) for m in req.messages]

@@ -131,15 +131,23 @@ def plan_writes(
             if guard is not None and not guard.contains(op.scope):
                 raise InvalidInputError(f"cannot add to scope {op.scope} from scope {guard}")
             new = MemoryItem(
-                id=op.id, text=op.text, scope=op.scope, actor=op.actor, event_time=op.event_time,
-                created_at=now, updated_at=now, metadata=op.metadata, sources=list(op.sources),
+                id=op.id,
+                text=op.text,
+                scope=op.scope,
+                actor=op.actor,
+                event_time=op.event_time,
+                created_at=now,
+                updated_at=now,
+                metadata=op.metadata,
+                sources=list(op.sources),
             )
             _record(plan, HistoryOp.ADD, None, new, op.actor, op.source, now, vectors.get(i))
         else:
             old = check_within(state.get(op.id), op.id, guard)
-            new = _transition(op, old, now)
-            if new is None:
+            changed = _transition(op, old, now)
+            if changed is None:
                 continue
+            new = changed
             kind = {UpdateOp: HistoryOp.UPDATE, DeleteOp: HistoryOp.DELETE}.get(
                 type(op), HistoryOp.RESTORE
             )

@@ -14,9 +14,10 @@ __all__ = ["Embedder", "HashingEmbedder", "Vectors", "normalise", "resolve_embed
 def resolve_embedder(spec: str | Embedder, **kwargs: Any) -> Embedder:
     """Build an embedder from ``spec``.
 
-    Specs: ``"hashing"`` or ``"hashing:256"`` (tests), ``"sentence-transformers"`` (all-MiniLM-L6-v2,
-    offline) or ``"sentence-transformers:/path/to/model"``, ``"litellm:openai/text-embedding-3-small"``
-    (pass ``dim=``). An ``Embedder`` instance is returned as it is.
+    Specs: ``"hashing"`` or ``"hashing:256"`` (tests); ``"sentence-transformers"``
+    (all-MiniLM-L6-v2, offline) or ``"sentence-transformers:/path/to/model"``;
+    ``"litellm:openai/text-embedding-3-small"`` (pass ``dim=``). An ``Embedder`` instance is
+    returned as it is.
 
     Raises:
         ConfigurationError: unknown prefix or missing argument.
@@ -30,7 +31,10 @@ def resolve_embedder(spec: str | Embedder, **kwargs: Any) -> Embedder:
     if kind == "hashing":
         return HashingEmbedder(int(arg) if arg else kwargs.pop("dim", 256))
     if kind in ("sentence-transformers", "st"):
-        from memory_r1.embeddings.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
+        from memory_r1.embeddings.sentence_transformers import (
+            DEFAULT_MODEL,
+            SentenceTransformerEmbedder,
+        )
 
         return SentenceTransformerEmbedder(arg or DEFAULT_MODEL, **kwargs)
     if kind == "litellm":
@@ -40,5 +44,6 @@ def resolve_embedder(spec: str | Embedder, **kwargs: Any) -> Embedder:
             raise ConfigurationError("litellm embedders need dim=<vector size>")
         return LiteLLMEmbedder(arg, **kwargs)
     raise ConfigurationError(
-        f"unknown embedder {spec!r}; use 'hashing', 'sentence-transformers[:path]' or 'litellm:<model>'"
+        f"unknown embedder {spec!r}; use 'hashing', 'sentence-transformers[:path]' "
+        "or 'litellm:<model>'"
     )

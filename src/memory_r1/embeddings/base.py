@@ -40,4 +40,5 @@ def normalise(vectors: npt.ArrayLike) -> Vectors:
     if arr.ndim != 2:
         arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    out: Vectors = np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    return out

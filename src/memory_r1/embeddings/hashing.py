@@ -45,7 +45,9 @@ class HashingEmbedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for feature, weight in _features(text):
-                digest = hashlib.blake2b(feature.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+                digest = hashlib.blake2b(
+                    feature.encode("utf-8", "surrogatepass"), digest_size=8
+                ).digest()
                 value = int.from_bytes(digest, "little")
                 out[row, value % self._dim] += weight if (value >> 63) & 1 else -weight
         return normalise(out)
@@ -55,6 +57,6 @@ def _features(text: str) -> list[tuple[str, float]]:
     words = [w.lower() for w in _WORD.findall(text)]
     feats = [(f"w:{w}", 1.0) for w in words]
     joined = " ".join(words)
-    feats += [(f"c:{joined[i:i + 3]}", 0.3) for i in range(max(len(joined) - 2, 0))]
+    feats += [(f"c:{joined[i : i + 3]}", 0.3) for i in range(max(len(joined) - 2, 0))]
     feats += [(f"t{k}:{text}", 0.25) for k in range(4)]
     return feats

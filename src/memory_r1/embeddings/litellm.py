@@ -46,7 +46,9 @@ class LiteLLMEmbedder:
     async def aembed(self, texts: Sequence[str]) -> Vectors:
         """Native async embedding."""
         try:
-            response = await _litellm().aembedding(model=self.model, input=list(texts), **self.extra)
+            response = await _litellm().aembedding(
+                model=self.model, input=list(texts), **self.extra
+            )
         except Exception as exc:
             raise LLMError(f"embedding with {self.model} failed: {exc}") from exc
         return normalise([row["embedding"] for row in response.data])

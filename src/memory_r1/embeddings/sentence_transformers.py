@@ -29,7 +29,12 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64, dim: int | None = None
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        dim: int | None = None,
     ) -> None:
         self.model, self.device, self.batch_size = model, device, batch_size
         self._dim = dim if dim is not None else (384 if model == DEFAULT_MODEL else None)
@@ -42,7 +47,9 @@ class SentenceTransformerEmbedder:
                 st = require("sentence_transformers", "hf")
                 path = minilm_path() if self.model == DEFAULT_MODEL else self.model
                 self._st = st.SentenceTransformer(path, device=self.device, local_files_only=True)
-                self._dim = int(self._st.get_sentence_embedding_dimension())
+                getter = getattr(self._st, "get_embedding_dimension", None)
+                getter = getter or self._st.get_sentence_embedding_dimension
+                self._dim = int(getter())
             return self._st
 
     @property
@@ -58,6 +65,9 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         vectors = self._model().encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return normalise(vectors)

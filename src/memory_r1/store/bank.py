@@ -92,7 +92,12 @@ class Bank:
 
     @classmethod
     def open_embedded(
-        cls, path: str | Path | None, dim: int, *, lock_timeout_s: float = 0.0, clock: Clock = utc_now
+        cls,
+        path: str | Path | None,
+        dim: int,
+        *,
+        lock_timeout_s: float = 0.0,
+        clock: Clock = utc_now,
     ) -> Bank:
         """The embedded Qdrant engine in ``path`` (a temporary folder when ``None``)."""
         from memory_r1.store.edge import EdgeStore
@@ -181,10 +186,13 @@ class Bank:
         """Nearest memories matching ``where``, best first."""
         hits = self.store.search(vector, where, limit, threshold)
         return [
-            ScoredMemory(**payload_to_item(h.id, h.payload).model_dump(), score=h.score) for h in hits
+            ScoredMemory(**payload_to_item(h.id, h.payload).model_dump(), score=h.score)
+            for h in hits
         ]
 
-    def scroll(self, where: Cond, limit: int, cursor: str | None) -> tuple[list[MemoryItem], str | None]:
+    def scroll(
+        self, where: Cond, limit: int, cursor: str | None
+    ) -> tuple[list[MemoryItem], str | None]:
         """One page of memories matching ``where``."""
         hits, nxt = self.store.scroll(where, limit, cursor)
         return [payload_to_item(h.id, h.payload) for h in hits], nxt
@@ -206,7 +214,9 @@ class Bank:
             n_inputs = self.log.count_inputs(scope)
             n_hist, _, journal_id = self.log.erase(scope, ops)
             self._journaled(journal_id, ops)
-            return EraseReport(scope=scope, memories=len(ids), history_records=n_hist, inputs=n_inputs)
+            return EraseReport(
+                scope=scope, memories=len(ids), history_records=n_hist, inputs=n_inputs
+            )
 
     def reset(self) -> int:
         """Remove everything; returns how many memories there were."""

@@ -74,7 +74,9 @@ class VectorStore(Protocol):
         """Nearest points matching ``where``, best first (cosine similarity)."""
         ...
 
-    def scroll(self, where: Cond, limit: int, cursor: str | None = None) -> tuple[list[Hit], str | None]:
+    def scroll(
+        self, where: Cond, limit: int, cursor: str | None = None
+    ) -> tuple[list[Hit], str | None]:
         """Points matching ``where`` in id order, from ``cursor``; returns the next cursor."""
         ...
 

@@ -85,13 +85,17 @@ class EdgeStore:
         except (DimensionMismatchError, StorageError):
             raise
         except Exception as exc:  # the engine raises plain Exception
-            raise StorageError(f"cannot open the embedded Qdrant shard at {self.path}: {exc}") from exc
+            raise StorageError(
+                f"cannot open the embedded Qdrant shard at {self.path}: {exc}"
+            ) from exc
 
     def _create(self, q: Any) -> Any:
         self.path.mkdir(parents=True, exist_ok=True)
         params = q.EdgeVectorParams(size=self._dim, distance=q.Distance.Cosine)
         shard = q.EdgeShard.create(str(self.path), q.EdgeConfig(vectors=params, wal_enabled=True))
-        shard.update(q.UpdateOperation.create_field_index("user_id", q.KeywordIndexParams(is_tenant=True)))
+        shard.update(
+            q.UpdateOperation.create_field_index("user_id", q.KeywordIndexParams(is_tenant=True))
+        )
         for name in _KEYWORD_FIELDS[1:]:
             shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
         return shard
@@ -128,7 +132,9 @@ class EdgeStore:
             score_threshold=threshold,
             with_payload=True,
         )
-        return [Hit(str(p.id), p.payload or {}, p.score) for p in self._call(self._shard.query, request)]
+        return [
+            Hit(str(p.id), p.payload or {}, p.score) for p in self._call(self._shard.query, request)
+        ]
 
     def scroll(
         self, where: Cond, limit: int, cursor: str | None = None

@@ -105,8 +105,10 @@ class HistoryLog:
         with self._tx() as db:
             db.executemany(
                 "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?)",
-                [(str(r.id), r.time.isoformat(), *_scope_cols(r.scope), json.dumps(r.content))
-                 for r in inputs],
+                [
+                    (str(r.id), r.time.isoformat(), *_scope_cols(r.scope), json.dumps(r.content))
+                    for r in inputs
+                ],
             )
             db.executemany(
                 "INSERT INTO history (memory_id, operation, old_text, new_text, version, actor,"
@@ -139,7 +141,9 @@ class HistoryLog:
     def memory_ids(self, scope: Scope) -> list[str]:
         """Ids of every memory ever written within ``scope`` (deleted ones included)."""
         where, args = _scope_where(scope)
-        return [r[0] for r in self._read(f"SELECT DISTINCT memory_id FROM history WHERE {where}", args)]
+        return [
+            r[0] for r in self._read(f"SELECT DISTINCT memory_id FROM history WHERE {where}", args)
+        ]
 
     def erase(self, scope: Scope, ops: Sequence[StoreOp]) -> tuple[int, int, int]:
         """Delete the history and inputs within ``scope`` and journal ``ops``, in one transaction.
@@ -198,16 +202,31 @@ def _scope_where(scope: Scope) -> tuple[str, list[str]]:
 
 def _entry_row(e: LogEntry) -> tuple[Any, ...]:
     return (
-        str(e.memory_id), e.operation.value, e.old_text, e.new_text, e.item.version, e.actor,
-        e.source, e.time.isoformat(), *_scope_cols(e.item.scope), e.item.model_dump_json(),
+        str(e.memory_id),
+        e.operation.value,
+        e.old_text,
+        e.new_text,
+        e.item.version,
+        e.actor,
+        e.source,
+        e.time.isoformat(),
+        *_scope_cols(e.item.scope),
+        e.item.model_dump_json(),
     )
 
 
 def _record(row: tuple[Any, ...]) -> HistoryRecord:
     seq, memory_id, op, old, new, version, actor, source, time, item = row
     return HistoryRecord(
-        seq=seq, memory_id=UUID(memory_id), operation=HistoryOp(op), old_text=old, new_text=new,
-        version=version, actor=actor, source=source, time=datetime.fromisoformat(time),
+        seq=seq,
+        memory_id=UUID(memory_id),
+        operation=HistoryOp(op),
+        old_text=old,
+        new_text=new,
+        version=version,
+        actor=actor,
+        source=source,
+        time=datetime.fromisoformat(time),
         item=MemoryItem.model_validate_json(item),
     )
 

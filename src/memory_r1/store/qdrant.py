@@ -33,7 +33,9 @@ class _ClientVocabulary:
         return self.m.FieldCondition(key=key, match=self.m.MatchAny(any=values))
 
     def range(self, key: str, r: Range) -> Any:
-        return self.m.FieldCondition(key=key, range=self.m.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte))
+        return self.m.FieldCondition(
+            key=key, range=self.m.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte)
+        )
 
     def substring(self, key: str, text: str) -> Any:
         return self.m.FieldCondition(key=key, match=self.m.MatchSubstring(substring=text))
@@ -86,7 +88,8 @@ class QdrantStore:
     def _ensure_collection(self) -> None:
         m = self._m
         if self._client.collection_exists(self.collection):
-            size = self._client.get_collection(self.collection).config.params.vectors.size
+            vectors: Any = self._client.get_collection(self.collection).config.params.vectors
+            size = vectors.size
             if size != self._dim:
                 raise DimensionMismatchError(
                     f"collection {self.collection!r} holds {size}-d vectors but the embedder "
@@ -94,14 +97,17 @@ class QdrantStore:
                 )
             return
         self._client.create_collection(
-            self.collection, vectors_config=m.VectorParams(size=self._dim, distance=m.Distance.COSINE)
+            self.collection,
+            vectors_config=m.VectorParams(size=self._dim, distance=m.Distance.COSINE),
         )
         with warnings.catch_warnings():  # local mode warns that payload indexes are no-ops
             warnings.simplefilter("ignore")
             tenant = m.KeywordIndexParams(type=m.KeywordIndexType.KEYWORD, is_tenant=True)
             self._client.create_payload_index(self.collection, "user_id", tenant)
             for name in _KEYWORD_FIELDS:
-                self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.KEYWORD)
+                self._client.create_payload_index(
+                    self.collection, name, m.PayloadSchemaType.KEYWORD
+                )
             for name in _FLOAT_FIELDS:
                 self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.FLOAT)
 
@@ -115,10 +121,14 @@ class QdrantStore:
             if isinstance(group, list):
                 for op in group:
                     check_dim(op.vector, self._dim)
-                points = [m.PointStruct(id=op.id, vector=op.vector, payload=op.payload) for op in group]
+                points = [
+                    m.PointStruct(id=op.id, vector=op.vector, payload=op.payload) for op in group
+                ]
                 self._call(self._client.upsert, name, points, wait=True)
             elif isinstance(group, Overwrite):
-                self._call(self._client.overwrite_payload, name, group.payload, [group.id], wait=True)
+                self._call(
+                    self._client.overwrite_payload, name, group.payload, [group.id], wait=True
+                )
             else:
                 selector = m.PointIdsList(points=list(group.ids))
                 self._call(self._client.delete, name, selector, wait=True)
