@@ -7,10 +7,17 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypedDict
 
 from memory_r1.exceptions import MemoryR1Error
 from memory_r1.memory import Memory
 from memory_r1.types import HistoryRecord, MemoryItem, ScoredMemory
+
+
+class _ScopeArgs(TypedDict, total=False):
+    user_id: str
+    agent_id: str
+    run_id: str
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -45,7 +52,7 @@ def _history(records: Sequence[HistoryRecord]) -> str:
 def _scoped_demo(mem: Memory) -> None:
     """The walk-through on a bank: add, search, update, delete, restore, history."""
     say = print
-    user = {"user_id": "caroline"}
+    user: _ScopeArgs = {"user_id": "caroline"}
     say("1. Remember three things Caroline said (stored as given, infer=False):")
     added = mem.add_batch(
         [
@@ -88,8 +95,12 @@ def _open(args: argparse.Namespace) -> Memory:
     return Memory(path=args.path, embedder=args.embedder)
 
 
-def _scope(args: argparse.Namespace) -> dict[str, str]:
-    return {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}
+def _scope(args: argparse.Namespace) -> _ScopeArgs:
+    scope = _ScopeArgs()
+    for key in ("user_id", "agent_id", "run_id"):
+        if (value := getattr(args, key)) is not None:
+            scope[key] = value
+    return scope
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
