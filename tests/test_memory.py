@@ -8,6 +8,7 @@ import pytest
 
 from memory_r1 import (
     AsyncMemory,
+    ConfigurationError,
     HistoryOp,
     InvalidInputError,
     Memory,
@@ -212,7 +213,7 @@ def test_reset_needs_confirmation(mem: Memory) -> None:
 
 
 def test_infer_without_an_llm_is_a_clear_error(mem: Memory) -> None:
-    with pytest.raises(InvalidInputError, match="llm"):
+    with pytest.raises(ConfigurationError, match="llm"):
         mem.add("I moved to Rome", user_id="u")
     assert len(mem.get_all(user_id="u", include_deleted=True)) == 0
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from memory_r1._core.prompts import Prompts
 from memory_r1.exceptions import ConfigurationError
 
-__all__ = ["MemoryConfig", "StoreConfig", "load_config"]
+__all__ = ["AgentConfig", "MemoryConfig", "StoreConfig", "load_config"]
 
 ENV_PREFIX = "MEMORY_R1_"
 
@@ -59,6 +60,21 @@ class StoreConfig(BaseModel):
         return bool(self.url or self.location)
 
 
+class AgentConfig(BaseModel):
+    """How the two agents run (defaults follow the paper where it says)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    related_k: int = Field(default=5, ge=1, le=100, description="memories shown per new fact")
+    answer_k: int = Field(default=30, ge=1, le=500, description="memories per speaker")
+    distill: bool = Field(default=True, description="the Answer Agent lists memories first")
+    max_reasks: int = Field(default=2, ge=0, le=10)
+    max_facts: int = Field(default=20, ge=1, le=200)
+    extract_tokens: int = Field(default=384, ge=16)
+    manager_tokens: int = Field(default=768, ge=16)
+    answer_tokens: int = Field(default=512, ge=16)
+
+
 class MemoryConfig(BaseModel):
     """Everything ``Memory`` needs; every field has a working default."""
 
@@ -71,6 +87,16 @@ class MemoryConfig(BaseModel):
         "or 'hashing[:dim]' (tests)",
     )
     embedder_args: dict[str, Any] = Field(default_factory=dict)
+    llm: str | None = Field(
+        default=None,
+        description="the Memory Manager's (and extractor's) model: 'litellm:<model>', 'hf:<dir>', "
+        "'gguf:<file>' or 'smollm2'; needed for add(infer=True) and answer()",
+    )
+    answer_llm: str | None = Field(
+        default=None, description="the Answer Agent's model (default: llm)"
+    )
+    agents: AgentConfig = Field(default_factory=AgentConfig)
+    prompts: Prompts = Field(default_factory=Prompts)
 
 
 def load_config(

@@ -12,13 +12,22 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from memory_r1._core import validate as v
-from memory_r1._core.effects import Flow, run_async, run_sync
+from memory_r1._core.effects import Flow, Hook, run_async, run_sync
 from memory_r1._core.flows import AddRequest, MemoryCore, Messages
 from memory_r1.config import MemoryConfig, load_config
 from memory_r1.embeddings import Embedder, resolve_embedder
 from memory_r1.exceptions import ConfigurationError, InvalidInputError
+from memory_r1.llms.base import LLM
 from memory_r1.store.bank import Bank, Clock, utc_now
-from memory_r1.types import AddResult, EraseReport, HistoryRecord, MemoryItem, Page, ScoredMemory
+from memory_r1.types import (
+    AddResult,
+    AnswerResult,
+    EraseReport,
+    HistoryRecord,
+    MemoryItem,
+    Page,
+    ScoredMemory,
+)
 
 __all__ = ["AsyncMemory", "Memory"]
 
@@ -35,6 +44,9 @@ class _Base:
         *,
         path: str | Path | None = None,
         embedder: Embedder | str | None = None,
+        llm: LLM | str | None = None,
+        answer_llm: LLM | str | None = None,
+        on_event: Hook | None = None,
         clock: Clock = utc_now,
     ) -> None:
         cfg = load_config(config, environ={}) if not isinstance(config, MemoryConfig) else config
@@ -44,8 +56,13 @@ class _Base:
             )
         self.config = cfg
         self.embedder = resolve_embedder(embedder or cfg.embedder, **cfg.embedder_args)
+        manager = _llm(llm if llm is not None else cfg.llm)
+        answerer = _llm(answer_llm if answer_llm is not None else cfg.answer_llm) or manager
+        self.on_event = on_event
         self._bank = _open_bank(cfg, self.embedder.dim, clock)
-        self._core = MemoryCore(self._bank)
+        self._core = MemoryCore(
+            self._bank, llm=manager, answer_llm=answerer, prompts=cfg.prompts, agents=cfg.agents
+        )
 
     @classmethod
     def from_config(
@@ -67,6 +84,14 @@ class _Base:
     def close(self) -> None:
         """Release the bank (a temporary bank's folder is deleted)."""
         self._bank.close()
+
+
+def _llm(spec: LLM | str | None) -> LLM | None:
+    if spec is None:
+        return None
+    from memory_r1.llms import resolve_llm
+
+    return resolve_llm(spec)
 
 
 def _open_bank(cfg: MemoryConfig, dim: int, clock: Clock) -> Bank:
@@ -113,7 +138,7 @@ class Memory(_Base):
     """
 
     def _run(self, flow: Flow[T]) -> T:
-        return run_sync(flow, self.embedder)
+        return run_sync(flow, self.embedder, self.on_event)
 
     def __enter__(self) -> Self:
         return self
@@ -168,6 +193,34 @@ class Memory(_Base):
         """Many ``add`` calls (dicts of their arguments) embedded together and committed as
         one atomic batch: the fast path for bulk ingestion."""
         return self._run(self._core.add_batch(requests))
+
+    def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actors: Sequence[str | None] | None = None,
+        distill: bool | None = None,
+    ) -> AnswerResult:
+        """Answer a question from the scope's memories with Memory-R1's Answer Agent.
+
+        It retrieves the top ``agents.answer_k`` memories (default 30) of each speaker in the
+        scope (``actors`` picks them; by default every speaker with memories there), shows
+        them as timestamped lines, lets the model list the ones it uses (distillation; switch
+        off with ``distill=False``) and answer after ``**Answer:**``.
+
+        Returns:
+            An ``AnswerResult``: the answer, the selected and retrieved memories, token usage
+            and latency.
+
+        Raises:
+            ConfigurationError: no LLM is configured.
+            PolicyOutputError: the model gave no parseable answer after the re-asks.
+        """
+        scope = v.check_scope(user_id, agent_id, run_id)
+        return self._run(self._core.answer(question, scope, actors, distill))
 
     def search(
         self,
@@ -294,7 +347,7 @@ class AsyncMemory(_Base):
     """
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(flow, self.embedder)
+        return await run_async(flow, self.embedder, self.on_event)
 
     async def __aenter__(self) -> Self:
         return self
@@ -334,6 +387,20 @@ class AsyncMemory(_Base):
     ) -> list[AddResult]:
         """See ``Memory.add_batch``."""
         return await self._run(self._core.add_batch(requests))
+
+    async def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actors: Sequence[str | None] | None = None,
+        distill: bool | None = None,
+    ) -> AnswerResult:
+        """See ``Memory.answer``."""
+        scope = v.check_scope(user_id, agent_id, run_id)
+        return await self._run(self._core.answer(question, scope, actors, distill))
 
     async def search(
         self,

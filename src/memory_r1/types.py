@@ -14,17 +14,22 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from memory_r1.llms.base import Usage
+
 __all__ = [
     "AddResult",
+    "AnswerResult",
     "EraseReport",
     "HistoryOp",
     "HistoryRecord",
+    "ManagerOp",
     "MemoryEvent",
     "MemoryItem",
     "MemoryStatus",
     "Page",
     "Scope",
     "ScoredMemory",
+    "TraceEvent",
 ]
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
@@ -134,6 +139,17 @@ class MemoryEvent(BaseModel):
     old_text: str | None = None
 
 
+class ManagerOp(BaseModel):
+    """One decision of the Memory Manager, NONE included (for reports and demos)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: str = Field(description="ADD, UPDATE, DELETE or NONE")
+    text: str
+    old_text: str | None = None
+    memory_id: UUID | None = Field(default=None, description="the memory it applies to (not ADD)")
+
+
 class AddResult(BaseModel):
     """The outcome of ``Memory.add``: one event per memory written."""
 
@@ -141,7 +157,9 @@ class AddResult(BaseModel):
 
     events: list[MemoryEvent] = Field(default_factory=list)
     input_id: UUID | None = Field(default=None, description="Id of the stored raw input.")
-    usage: dict[str, Any] = Field(default_factory=dict)
+    facts: list[str] = Field(default_factory=list, description="facts extracted (infer=True)")
+    decisions: list[ManagerOp] = Field(default_factory=list, description="the manager's ops")
+    usage: Usage = Field(default_factory=Usage, description="LLM calls, tokens and time")
 
     @property
     def ids(self) -> list[UUID]:
@@ -176,3 +194,28 @@ class EraseReport(BaseModel):
     memories: int
     history_records: int
     inputs: int
+
+
+class AnswerResult(BaseModel):
+    """The Answer Agent's answer, what it chose from, and what it cost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    answer: str
+    selected: list[UUID] = Field(description="ids of the memories the model distilled")
+    retrieved: list[ScoredMemory] = Field(description="everything it was shown, with scores")
+    reasoning: str = Field(default="", description="the model's text before the answer")
+    usage: Usage = Field(default_factory=Usage)
+    search_s: float = 0.0
+    answer_s: float = 0.0
+    total_s: float = 0.0
+
+
+class TraceEvent(BaseModel):
+    """What a hook receives: ``kind`` is "llm_call", "write" or "answer"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    data: dict[str, Any]

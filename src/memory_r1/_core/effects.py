@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from memory_r1.embeddings.base import Embedder
+from memory_r1.types import TraceEvent
 
 T = TypeVar("T")
 
@@ -42,9 +43,18 @@ class Complete:
     llm: Any
     messages: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
+    purpose: str = "llm"
 
 
-Effect = Embed | Call | Complete
+@dataclass(frozen=True)
+class Emit:
+    """Hand a trace event to the caller's hook (the result is None)."""
+
+    event: TraceEvent
+
+
+Effect = Embed | Call | Complete | Emit
+Hook = Callable[[TraceEvent], None]
 Flow = Generator[Effect, Any, T]
 
 
@@ -52,7 +62,26 @@ def _embedded(vectors: Any) -> list[list[float]]:
     return [list(map(float, row)) for row in vectors]
 
 
-def run_sync(flow: Flow[T], embedder: Embedder) -> T:
+def _llm_event(effect: Complete, response: Any) -> TraceEvent:
+    return TraceEvent(
+        kind="llm_call",
+        data={
+            "purpose": effect.purpose,
+            "model": getattr(effect.llm, "name", "?"),
+            "prompt_tokens": response.prompt_tokens,
+            "completion_tokens": response.completion_tokens,
+            "latency_s": response.latency_s,
+            "truncated": response.truncated,
+        },
+    )
+
+
+def _emit(hook: Hook | None, event: TraceEvent) -> None:
+    if hook is not None:
+        hook(event)
+
+
+def run_sync(flow: Flow[T], embedder: Embedder, hook: Hook | None = None) -> T:
     """Drive ``flow`` to its end with blocking calls."""
     send: Any = None
     error: BaseException | None = None
@@ -67,13 +96,16 @@ def run_sync(flow: Flow[T], embedder: Embedder) -> T:
                 send = _embedded(embedder.embed(list(effect.texts))) if effect.texts else []
             elif isinstance(effect, Call):
                 send = effect.fn(*effect.args, **effect.kwargs)
+            elif isinstance(effect, Emit):
+                _emit(hook, effect.event)
             else:
                 send = effect.llm.complete(list(effect.messages), **effect.kwargs)
+                _emit(hook, _llm_event(effect, send))
         except Exception as exc:
             error = exc
 
 
-async def run_async(flow: Flow[T], embedder: Embedder) -> T:
+async def run_async(flow: Flow[T], embedder: Embedder, hook: Hook | None = None) -> T:
     """Drive ``flow`` to its end without blocking the event loop."""
     send: Any = None
     error: BaseException | None = None
@@ -88,8 +120,11 @@ async def run_async(flow: Flow[T], embedder: Embedder) -> T:
                 send = _embedded(await _aembed(embedder, effect.texts)) if effect.texts else []
             elif isinstance(effect, Call):
                 send = await asyncio.to_thread(effect.fn, *effect.args, **effect.kwargs)
+            elif isinstance(effect, Emit):
+                _emit(hook, effect.event)
             else:
                 send = await effect.llm.acomplete(list(effect.messages), **effect.kwargs)
+                _emit(hook, _llm_event(effect, send))
         except Exception as exc:
             error = exc
 

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memory_r1._core import agents
 from memory_r1._core import validate as v
-from memory_r1._core.effects import Call, Embed, Flow
+from memory_r1._core.effects import Call, Embed, Emit, Flow
 from memory_r1._core.filters import Bool, parse_filters, scope_condition
-from memory_r1._core.ops import AddOp, DeleteOp, RestoreOp, UpdateOp, WriteOp, needs_vector
-from memory_r1.exceptions import InvalidInputError, ScopeError
+from memory_r1._core.ops import (
+    AddOp,
+    DeleteOp,
+    RestoreOp,
+    UpdateOp,
+    WriteOp,
+    WritePlan,
+    needs_vector,
+)
+from memory_r1._core.prompts import Prompts
+from memory_r1.config import AgentConfig
+from memory_r1.exceptions import ConfigurationError, InvalidInputError, ScopeError
+from memory_r1.llms.base import LLM
 from memory_r1.store.bank import Bank
 from memory_r1.store.history import RawInput
 from memory_r1.types import (
     AddResult,
+    AnswerResult,
     EraseReport,
     HistoryRecord,
     MemoryItem,
     Page,
     Scope,
     ScoredMemory,
+    TraceEvent,
 )
 
 Messages = str | Sequence[Mapping[str, Any]]
@@ -46,46 +61,136 @@ class AddRequest(BaseModel):
 class MemoryCore:
     """Validation and planning for the facade; I/O happens only through yielded effects."""
 
-    def __init__(self, bank: Bank) -> None:
-        self.bank = bank
+    def __init__(
+        self,
+        bank: Bank,
+        *,
+        llm: LLM | None = None,
+        answer_llm: LLM | None = None,
+        prompts: Prompts | None = None,
+        agents: AgentConfig | None = None,
+    ) -> None:
+        self.bank, self.llm, self.answer_llm = bank, llm, answer_llm or llm
+        self.prompts = prompts or Prompts()
+        self.agents = agents or AgentConfig()
 
     # -- writes --------------------------------------------------------------------------
 
     def add_batch(
         self, requests: Sequence[AddRequest | Mapping[str, Any]]
     ) -> Flow[list[AddResult]]:
-        """Validate every request, embed all texts at once, commit everything in one batch."""
+        """Check every request first; then store runs of raw requests as one atomic batch and
+        run each ``infer=True`` request through the Memory Manager (atomic per request)."""
         parsed = [make_request(r) for r in requests]
-        if not parsed:
-            return []
-        ops_per_request: list[list[AddOp]] = []
-        inputs: list[RawInput] = []
-        now = self.bank.clock()
-        for req in parsed:
-            if req.infer:
-                raise InvalidInputError("infer=True needs the Memory Manager: configure an llm")
-            scope = v.check_scope(req.user_id, req.agent_id, req.run_id)
-            ops, raw = _raw_adds(req, scope)
-            ops_per_request.append(ops)
-            inputs.append(RawInput(uuid.uuid4(), now, scope, raw))
-        flat = [op for ops in ops_per_request for op in ops]
-        vectors = yield Embed(tuple(op.text for op in flat))
-        batch: list[WriteOp] = list(flat)
-        plan = yield Call(self.bank.commit, (batch, dict(enumerate(vectors))), {"inputs": inputs})
+        checked = [(req, *self._check(req)) for req in parsed]
+        results: list[AddResult] = []
+        i = 0
+        while i < len(checked):
+            j = i + 1
+            if checked[i][0].infer:
+                results.append((yield from self._add_inferred(*checked[i])))
+            else:
+                while j < len(checked) and not checked[j][0].infer:
+                    j += 1
+                results += yield from self._add_raw(checked[i:j])
+            i = j
+        return results
+
+    def _check(self, req: AddRequest) -> tuple[Scope, list[tuple[str | None, str]]]:
+        if req.infer and self.llm is None:
+            raise ConfigurationError(
+                "add(infer=True) runs the Memory Manager and needs an llm, e.g. "
+                "Memory(llm='litellm:openai/gpt-4o-mini'); infer=False stores text as given"
+            )
+        scope = v.check_scope(req.user_id, req.agent_id, req.run_id)
+        turns = _messages(req.messages)
+        v.check_metadata(req.metadata)
+        if req.timestamp is not None:
+            v.to_datetime(req.timestamp)
+        return scope, turns
+
+    def _add_raw(
+        self, batch: Sequence[tuple[AddRequest, Scope, list[tuple[str | None, str]]]]
+    ) -> Flow[list[AddResult]]:
+        per_request = [_raw_adds(req, scope, turns) for req, scope, turns in batch]
+        inputs = [_raw_input(self.bank, req, scope) for req, scope, _ in batch]
+        flat: list[WriteOp] = [op for ops in per_request for op in ops]
+        plan = yield from self.write(flat, None, inputs)
         results, start = [], 0
-        for ops, raw_input in zip(ops_per_request, inputs, strict=True):
+        for ops, raw_input in zip(per_request, inputs, strict=True):
             events = plan.events[start : start + len(ops)]
             start += len(ops)
             results.append(AddResult(events=events, input_id=raw_input.id))
         return results
 
-    def write(self, ops: list[WriteOp], guard: Scope | None) -> Flow[list[MemoryItem]]:
-        """Embed what needs a vector, then commit ``ops`` as one batch."""
+    def _add_inferred(
+        self, req: AddRequest, scope: Scope, turns: list[tuple[str | None, str]]
+    ) -> Flow[AddResult]:
+        assert self.llm is not None  # _check made sure
+        metadata = v.check_metadata(req.metadata)
+        event_time = None if req.timestamp is None else v.to_datetime(req.timestamp)
+        ops, facts, decisions, usage = yield from agents.manage(
+            self.bank, self.llm, self.prompts, self.agents, turns, scope, event_time, req.source
+        )
+        ops = [replace(op, metadata=metadata) if isinstance(op, AddOp) else op for op in ops]
+        raw = _raw_input(self.bank, req, scope)
+        plan = yield from self.write(ops, scope, [raw])
+        result = AddResult(
+            events=plan.events, input_id=raw.id, facts=facts, decisions=decisions, usage=usage
+        )
+        yield Emit(TraceEvent(kind="write", data=result.model_dump(mode="json")))
+        return result
+
+    def write(
+        self, ops: list[WriteOp], guard: Scope | None, inputs: Sequence[RawInput] = ()
+    ) -> Flow[WritePlan]:
+        """Embed what needs a vector, then commit ``ops`` (and raw inputs) as one batch."""
         texts = {i: t for i, op in enumerate(ops) if (t := needs_vector(op)) is not None}
         vectors = yield Embed(tuple(texts.values()))
         by_op = dict(zip(texts, vectors, strict=True))
-        plan = yield Call(self.bank.commit, (ops, by_op), {"guard": guard})
+        plan: WritePlan = yield Call(
+            self.bank.commit, (ops, by_op), {"guard": guard, "inputs": inputs}
+        )
+        return plan
+
+    def _changed(self, ops: list[WriteOp], guard: Scope | None) -> Flow[list[MemoryItem]]:
+        plan = yield from self.write(ops, guard)
         return [plan.items[op.id] for op in ops if op.id in plan.items]
+
+    def answer(
+        self, question: Any, scope: Scope, actors: Sequence[str | None] | None, distill: bool | None
+    ) -> Flow[AnswerResult]:
+        """Memory-R1's Answer Agent over the scope's memories, top-k per speaker."""
+        if self.answer_llm is None:
+            raise ConfigurationError("answer() needs an llm (or answer_llm) to be configured")
+        text = v.check_text(question, what="question")
+        if scope.is_empty():
+            raise ScopeError("give at least one of user_id, agent_id or run_id")
+        if actors is None:
+            actors = (yield Call(self.bank.actors, (scope,))) or [None]
+        result = yield from agents.answer(
+            self.bank,
+            self.answer_llm,
+            self.prompts,
+            self.agents,
+            text,
+            scope,
+            list(actors),
+            self.agents.distill if distill is None else distill,
+        )
+        yield Emit(
+            TraceEvent(
+                kind="answer",
+                data={
+                    "question": text,
+                    "answer": result.answer,
+                    "selected": len(result.selected),
+                    "retrieved": len(result.retrieved),
+                    "total_s": result.total_s,
+                },
+            )
+        )
+        return result
 
     def update(
         self, memory_id: Any, text: str | None, metadata: Any, scope: Scope | None
@@ -98,7 +203,7 @@ class MemoryCore:
             text=None if text is None else v.check_text(text),
             metadata=None if metadata is None else v.check_metadata(metadata),
         )
-        items = yield from self.write([op], scope)
+        items = yield from self._changed([op], scope)
         if items:
             return items[0]
         return (yield from self.get(memory_id, scope))  # nothing changed
@@ -107,7 +212,7 @@ class MemoryCore:
         """Delete (non-destructively) or restore one memory."""
         mid = v.to_uuid(memory_id)
         op: WriteOp = DeleteOp(mid) if delete else RestoreOp(mid)
-        items = yield from self.write([op], scope)
+        items = yield from self._changed([op], scope)
         return items[0]
 
     def delete_all(self, scope: Scope) -> Flow[int]:
@@ -123,7 +228,7 @@ class MemoryCore:
             if cursor is None:
                 break
         if ids:
-            yield from self.write(ids, scope)
+            yield from self._changed(ids, scope)
         return len(ids)
 
     def erase(self, scope: Scope) -> Flow[EraseReport]:
@@ -191,13 +296,17 @@ def make_request(r: AddRequest | Mapping[str, Any]) -> AddRequest:
         raise error(f"invalid add request: {exc}") from exc
 
 
-def _raw_adds(req: AddRequest, scope: Scope) -> tuple[list[AddOp], Any]:
+def _raw_input(bank: Bank, req: AddRequest, scope: Scope) -> RawInput:
+    raw = req.messages if isinstance(req.messages, str) else [dict(m) for m in req.messages]
+    return RawInput(uuid.uuid4(), bank.clock(), scope, raw)
+
+
+def _raw_adds(req: AddRequest, scope: Scope, pairs: list[tuple[str | None, str]]) -> list[WriteOp]:
     """``infer=False``: each message (or the text) becomes one memory, as given."""
     metadata = v.check_metadata(req.metadata)
     event_time = None if req.timestamp is None else v.to_datetime(req.timestamp)
     sources = (req.source,) if req.source else ()
-    pairs = _messages(req.messages)
-    ops = [
+    return [
         AddOp(
             uuid.uuid4(),
             text,
@@ -210,8 +319,6 @@ def _raw_adds(req: AddRequest, scope: Scope) -> tuple[list[AddOp], Any]:
         )
         for actor, text in pairs
     ]
-    raw = req.messages if isinstance(req.messages, str) else [dict(m) for m in req.messages]
-    return ops, raw
 
 
 def _messages(messages: Any) -> list[tuple[str | None, str]]:

@@ -174,6 +174,12 @@ class ScriptedLLM(_Recorder):
             messages, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
         )
 
+    def script(self, *replies: Reply) -> None:
+        """Replace what is left of the script with ``replies`` and forget recorded calls."""
+        with self._lock:
+            self._replies = iter(replies)
+            self.calls.clear()
+
     def __repr__(self) -> str:
         return f"ScriptedLLM(name={self._name!r}, calls={len(self.calls)})"
 

@@ -201,6 +201,10 @@ class Bank:
         """How many memories match ``where``."""
         return self.store.count(where)
 
+    def actors(self, scope: Scope) -> list[str | None]:
+        """The speakers with memories in ``scope``, in order of their first memory."""
+        return self.log.actors(scope)
+
     def history(self, memory_id: UUID) -> list[HistoryRecord]:
         """The memory's history, oldest first."""
         return self.log.history(memory_id)

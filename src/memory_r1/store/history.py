@@ -145,6 +145,16 @@ class HistoryLog:
             r[0] for r in self._read(f"SELECT DISTINCT memory_id FROM history WHERE {where}", args)
         ]
 
+    def actors(self, scope: Scope, limit: int = 16) -> list[str | None]:
+        """The speakers whose memories live within ``scope`` (None: memories without one)."""
+        where, args = _scope_where(scope)
+        rows = self._read(
+            f"SELECT json_extract(item, '$.actor') AS a, MIN(seq) FROM history WHERE {where}"
+            f" AND operation = 'ADD' GROUP BY a ORDER BY MIN(seq) LIMIT {int(limit)}",
+            args,
+        )
+        return [r[0] for r in rows]
+
     def erase(self, scope: Scope, ops: Sequence[StoreOp]) -> tuple[int, int, int]:
         """Delete the history and inputs within ``scope`` and journal ``ops``, in one transaction.
 

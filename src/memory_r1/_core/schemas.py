@@ -1,0 +1,96 @@
+"""JSON schemas of the extractor's and the Memory Manager's output, for JSON mode or
+constrained decoding (``LLM.complete(json_schema=...)``). Pure.
+
+The functions build a fresh dict on every call; the module constants are the defaults and
+must not be mutated. Callers validate the text anyway (``parsing.parse_facts`` /
+``parsing.parse_manager``): a schema is a hint to the backend, not a guarantee.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MAX_FACTS",
+    "DEFAULT_MAX_OPS",
+    "FACTS_SCHEMA",
+    "MANAGER_EVENTS",
+    "MANAGER_SCHEMA",
+    "MAX_FACT_CHARS",
+    "facts_schema",
+    "manager_schema",
+]
+
+DEFAULT_MAX_FACTS = 20
+DEFAULT_MAX_OPS = 64
+MAX_FACT_CHARS = 300
+MANAGER_EVENTS = ("ADD", "UPDATE", "DELETE", "NONE")
+
+
+def facts_schema(
+    max_items: int = DEFAULT_MAX_FACTS, max_length: int = MAX_FACT_CHARS
+) -> dict[str, Any]:
+    """The schema of ``{"facts": ["...", ...]}`` with at most ``max_items`` strings.
+
+    Example:
+        >>> facts_schema(3)["properties"]["facts"]["maxItems"]
+        3
+    """
+    _check_positive(max_items=max_items, max_length=max_length)
+    return {
+        "type": "object",
+        "properties": {
+            "facts": {
+                "type": "array",
+                "maxItems": max_items,
+                "items": {"type": "string", "minLength": 1, "maxLength": max_length},
+            }
+        },
+        "required": ["facts"],
+        "additionalProperties": False,
+    }
+
+
+def manager_schema(max_items: int = DEFAULT_MAX_OPS) -> dict[str, Any]:
+    """The schema of the Memory Manager's ``{"memory": [{id, text, event, old_memory?}]}``.
+
+    ``max_items`` bounds the number of operations; it must cover the memories shown plus
+    the new facts.
+
+    Example:
+        >>> manager_schema(5)["properties"]["memory"]["items"]["required"]
+        ['id', 'text', 'event']
+    """
+    _check_positive(max_items=max_items)
+    return {
+        "type": "object",
+        "properties": {
+            "memory": {
+                "type": "array",
+                "maxItems": max_items,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "text": {"type": "string"},
+                        "event": {"type": "string", "enum": list(MANAGER_EVENTS)},
+                        "old_memory": {"type": "string"},
+                    },
+                    "required": ["id", "text", "event"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["memory"],
+        "additionalProperties": False,
+    }
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+FACTS_SCHEMA: dict[str, Any] = facts_schema()
+MANAGER_SCHEMA: dict[str, Any] = manager_schema()
