@@ -140,7 +140,7 @@ def manage(
             purpose="manage",
             max_tokens=cfg.manager_tokens,
             max_reasks=cfg.max_reasks,
-            schema=manager_schema(len(shown) + len(facts)),
+            schema=manager_schema(len(shown) + len(facts), list(shown)),
         )
         usage += u2
         ops += decision.ops

@@ -8,6 +8,7 @@ must not be mutated. Callers validate the text anyway (``parsing.parse_facts`` /
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -51,37 +52,48 @@ def facts_schema(
     }
 
 
-def manager_schema(max_items: int = DEFAULT_MAX_OPS) -> dict[str, Any]:
+def manager_schema(
+    max_items: int = DEFAULT_MAX_OPS, shown_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The schema of the Memory Manager's ``{"memory": [{id, text, event, old_memory?}]}``.
 
     ``max_items`` bounds the number of operations; it must cover the memories shown plus
-    the new facts.
+    the new facts. With ``shown_ids`` the schema also carries the id rule, so that a
+    constrained decoder cannot invent ids: UPDATE, DELETE and NONE take one of those ids,
+    ADD any id (and with no memories shown, ADD is the only operation).
 
     Example:
         >>> manager_schema(5)["properties"]["memory"]["items"]["required"]
         ['id', 'text', 'event']
     """
     _check_positive(max_items=max_items)
+    if shown_ids is None:
+        items = _op_item({"type": "string"}, list(MANAGER_EVENTS))
+    elif not shown_ids:
+        items = _op_item({"type": "string"}, ["ADD"])
+    else:
+        items = {"anyOf": [
+            _op_item({"type": "string", "enum": list(shown_ids)}, ["UPDATE", "DELETE", "NONE"]),
+            _op_item({"type": "string"}, ["ADD"]),
+        ]}
+    return {
+        "type": "object",
+        "properties": {"memory": {"type": "array", "maxItems": max_items, "items": items}},
+        "required": ["memory"],
+        "additionalProperties": False,
+    }
+
+
+def _op_item(id_schema: dict[str, Any], events: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "memory": {
-                "type": "array",
-                "maxItems": max_items,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "text": {"type": "string"},
-                        "event": {"type": "string", "enum": list(MANAGER_EVENTS)},
-                        "old_memory": {"type": "string"},
-                    },
-                    "required": ["id", "text", "event"],
-                    "additionalProperties": False,
-                },
-            }
+            "id": id_schema,
+            "text": {"type": "string"},
+            "event": {"type": "string", "enum": events},
+            "old_memory": {"type": "string"},
         },
-        "required": ["memory"],
+        "required": ["id", "text", "event"],
         "additionalProperties": False,
     }
 
