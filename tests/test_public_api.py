@@ -9,6 +9,11 @@ import sys
 import memory_r1
 
 PUBLIC = {
+    "AgentConfig",
+    "AnswerResult",
+    "ManagerOp",
+    "Prompts",
+    "TraceEvent",
     "AddRequest",
     "AddResult",
     "AsyncMemory",

@@ -5,7 +5,8 @@ Importing this package imports no model library and touches no network.
 """
 
 from memory_r1._core.flows import AddRequest
-from memory_r1.config import MemoryConfig, StoreConfig
+from memory_r1._core.prompts import Prompts
+from memory_r1.config import AgentConfig, MemoryConfig, StoreConfig
 from memory_r1.embeddings import Embedder, HashingEmbedder
 from memory_r1.exceptions import (
     BankLockedError,
@@ -24,6 +25,9 @@ from memory_r1.exceptions import (
 from memory_r1.memory import AsyncMemory, Memory
 from memory_r1.types import (
     AddResult,
+    AnswerResult,
+    ManagerOp,
+    TraceEvent,
     EraseReport,
     HistoryOp,
     HistoryRecord,
@@ -40,6 +44,11 @@ __version__ = "0.1.0"
 __all__ = [
     "AddRequest",
     "AddResult",
+    "AgentConfig",
+    "AnswerResult",
+    "ManagerOp",
+    "Prompts",
+    "TraceEvent",
     "AsyncMemory",
     "BankLockedError",
     "ConfigurationError",
