@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypedDict
 
-from memory_r1.exceptions import MemoryR1Error
+from memory_r1.exceptions import MemoryR1Error, PolicyOutputError
 from memory_r1.memory import Memory
 from memory_r1.types import HistoryRecord, MemoryItem, ScoredMemory
 
@@ -82,12 +82,56 @@ def _scoped_demo(mem: Memory) -> None:
     say(f"search as user 'melanie' -> {len(mem.search('Seattle', user_id='melanie'))} results")
 
 
+DIALOGUE = [  # (session time, speaker, text): a changed fact and a contradiction
+    ("2023-05-08T13:56:00", "Caroline", "I just moved to Boston for my new job as a nurse!"),
+    ("2023-05-08T13:57:00", "Melanie", "Congrats! I started painting landscapes last week."),
+    ("2023-06-20T18:10:00", "Caroline", "Big news: I left Boston, I live in Seattle now."),
+    ("2023-06-20T18:11:00", "Caroline", "And I'm not a nurse anymore, I quit to study art."),
+]
+QUESTIONS = ["Where does Caroline live now?", "What does Melanie paint?"]
+
+
+def _agents_demo(mem: Memory) -> None:
+    """Memory-R1 end to end: the manager decides per turn, then the answer agent answers."""
+    changed = None
+    for when, speaker, text in DIALOGUE:
+        print(f"[{when[:10]}] {speaker}: {text}")
+        try:
+            result = mem.add(
+                [{"role": "user", "name": speaker, "content": text}], user_id="demo", timestamp=when
+            )
+        except PolicyOutputError as exc:
+            print(f"  manager output rejected, nothing written: {exc}")
+            continue
+        print(f"  facts: {result.facts}")
+        for d in result.decisions:
+            print(f"  {d.event:<6} {d.text}" + (f"   (was: {d.old_text})" if d.old_text else ""))
+        changed = next((e.id for e in result.events if e.old_text is not None), changed)
+        print(f"  ({result.usage.calls} LLM calls, {result.usage.latency_s:.1f} s)")
+    if changed is not None:
+        print("\nHistory of the memory that changed:")
+        print(_history(mem.history(changed)))
+    print("\nAll memories now:")
+    print(_memories(mem.get_all(user_id="demo", include_deleted=True).items))
+    for question in QUESTIONS:
+        try:
+            answer = mem.answer(question, user_id="demo")
+            print(
+                f"\nQ: {question}\nA: {answer.answer}  ({len(answer.selected)} memories "
+                f"selected of {len(answer.retrieved)}, {answer.total_s:.1f} s)"
+            )
+        except PolicyOutputError as exc:
+            print(f"\nQ: {question}\nA: (no parseable answer: {exc})")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    embedder = "hashing" if args.offline_fast else None
-    with Memory(path=args.path, embedder=embedder) as mem:
+    with Memory(path=args.path, embedder=args.embedder, llm=args.model) as mem:
         where = args.path or "a temporary folder (deleted at the end)"
-        print(f"memory-r1 demo: embedded Qdrant bank in {where}, embedder {mem.embedder.name}\n")
+        print(f"memory-r1 demo: embedded Qdrant bank in {where}, embedder {mem.embedder.name}")
+        print("\nPart 1 - the bank by hand (infer=False):\n")
         _scoped_demo(mem)
+        print(f"\nPart 2 - Memory-R1's two agents on {args.model}:\n")
+        _agents_demo(mem)
     return 0
 
 
@@ -122,6 +166,14 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ask(args: argparse.Namespace) -> int:
+    with Memory(path=args.path, embedder=args.embedder, llm=args.model) as mem:
+        result = mem.answer(args.question, **_scope(args))
+        print(result.answer)
+        print(_memories([m for m in result.retrieved if m.id in set(result.selected)]))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     """Every memory of a scope, deleted ones too, with its history, as JSON lines."""
     with _open(args) as mem:
@@ -143,12 +195,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a walk-through on the embedded defaults")
     demo.add_argument("--path", type=Path, help="bank folder (default: a temporary one)")
-    demo.add_argument("--offline-fast", action="store_true", help="hashing embedder, no model")
+    demo.add_argument(
+        "--model",
+        default="smollm2",
+        help="the agents' LLM: smollm2 (offline), litellm:<model>, hf:<dir>, gguf:<file>",
+    )
+    demo.add_argument("--embedder", default="sentence-transformers")
     demo.set_defaults(fn=_cmd_demo)
     for name, fn, helptext in [
         ("add", _cmd_add, "store a text as given"),
         ("search", _cmd_search, "search a scope"),
         ("history", _cmd_history, "a memory's history"),
+        ("ask", _cmd_ask, "answer a question with the Answer Agent"),
         ("export", _cmd_export, "a scope's memories and history as JSON lines"),
     ]:
         c = sub.add_parser(name, help=helptext)
@@ -163,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["search"].add_argument("query")
     sub.choices["search"].add_argument("--limit", type=int, default=10)
     sub.choices["history"].add_argument("memory_id")
+    sub.choices["ask"].add_argument("question")
+    sub.choices["ask"].add_argument("--model", default="smollm2")
     return p
 
 
