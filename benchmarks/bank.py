@@ -47,8 +47,22 @@ TARGET_MS, TARGET_SIZE = 5.0, 100_000
 BIG_USER = "user-big"
 RESULTS = Path(__file__).resolve().parent / "results" / "bank.md"
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-WORDS = ("alice", "bob", "likes", "hates", "visited", "moved", "to", "lisbon", "paris", "tea",
-         "coffee", "jazz", "chess", "work")
+WORDS = (
+    "alice",
+    "bob",
+    "likes",
+    "hates",
+    "visited",
+    "moved",
+    "to",
+    "lisbon",
+    "paris",
+    "tea",
+    "coffee",
+    "jazz",
+    "chess",
+    "work",
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +109,18 @@ def parse_args(argv: list[str]) -> Options:
     a = p.parse_args(argv)
     sizes = {int(s) for s in a.sizes.split(",") if s} | ({1_000_000} if a.million else set())
     optimize_max = 0 if a.no_optimize else sys.maxsize if a.optimize else a.optimize_max
-    return Options(tuple(sorted(sizes)), a.users, a.big_share, a.queries, a.local_queries,
-                   a.local_max, optimize_max, a.api_points, a.seed, a.worker)
+    return Options(
+        tuple(sorted(sizes)),
+        a.users,
+        a.big_share,
+        a.queries,
+        a.local_queries,
+        a.local_max,
+        optimize_max,
+        a.api_points,
+        a.seed,
+        a.worker,
+    )
 
 
 def log(msg: str) -> None:
@@ -121,8 +145,14 @@ def payload(i: int, rng: np.random.Generator, user: str, text: str) -> dict[str,
     at = EPOCH + timedelta(seconds=i)
     deleted = rng.random() < DELETED_SHARE
     item = MemoryItem(
-        id=uuid.UUID(bytes=rng.bytes(16), version=4), text=text, scope=Scope(user_id=user),
-        actor="user", event_time=at, created_at=at, updated_at=at, sources=[f"turn-{i}"],
+        id=uuid.UUID(bytes=rng.bytes(16), version=4),
+        text=text,
+        scope=Scope(user_id=user),
+        actor="user",
+        event_time=at,
+        created_at=at,
+        updated_at=at,
+        sources=[f"turn-{i}"],
         metadata={"topic": WORDS[i % len(WORDS)]},
         status=MemoryStatus.DELETED if deleted else MemoryStatus.ACTIVE,
     )
@@ -243,8 +273,12 @@ def run_api(n: int, opts: Options) -> list[Row]:
     ):
         t0 = time.perf_counter()
         for start in range(0, n, BATCH):
-            mem.add_batch([{"messages": sentence(), "user_id": who[i], "infer": False}
-                           for i in range(start, min(n, start + BATCH))])
+            mem.add_batch(
+                [
+                    {"messages": sentence(), "user_id": who[i], "infer": False}
+                    for i in range(start, min(n, start + BATCH))
+                ]
+            )
         pps = n / (time.perf_counter() - t0)
         qs = [sentence() for _ in range(opts.queries + WARMUP)]
         users = [f"user-{(k * 7919) % opts.users}" for k in range(len(qs))]
@@ -256,7 +290,9 @@ def run_api(n: int, opts: Options) -> list[Row]:
 
 
 WORKERS: dict[str, Callable[[int, Options], list[Row]]] = {
-    "edge": run_edge, "local": run_local, "api": run_api,
+    "edge": run_edge,
+    "local": run_local,
+    "api": run_api,
 }
 
 
@@ -284,8 +320,11 @@ def verdict(rows: list[Row]) -> list[str]:
     if not edge:
         return [f"Target not measured (no embedded-engine run at {TARGET_SIZE:,} points)."]
     ok = {True: "PASS", False: "FAIL"}
-    return [f"- {r.backend}: p95 {r.p95_ms:.2f} ms → **{ok[r.p95_ms <= TARGET_MS]}**"
-            for r in edge if r.p95_ms is not None]
+    return [
+        f"- {r.backend}: p95 {r.p95_ms:.2f} ms → **{ok[r.p95_ms <= TARGET_MS]}**"
+        for r in edge
+        if r.p95_ms is not None
+    ]
 
 
 def fmt(x: float | None, spec: str) -> str:
@@ -295,7 +334,8 @@ def fmt(x: float | None, spec: str) -> str:
 def report(rows: list[Row], runtime_s: float) -> str:
     version = metadata.version
     lines = [
-        "# Memory bank benchmark: embedded Qdrant engine vs qdrant-client local mode", "",
+        "# Memory bank benchmark: embedded Qdrant engine vs qdrant-client local mode",
+        "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; total runtime {runtime_s:.0f} s",
         f"- command: `{shlex.join(['python', *sys.argv])}`",
         f"- machine: {os.cpu_count()} cores, {platform.platform()}, load avg at end "
@@ -307,8 +347,10 @@ def report(rows: list[Row], runtime_s: float) -> str:
         f"limit {LIMIT}; {DELETED_SHARE:.0%} of memories deleted; {WARMUP} warm-up queries",
         "- insert pts/s times `store.apply` only (payload building excluded), except the API "
         "row (add_batch, embedding and history included); peak RSS is per worker process",
-        "", f"Target: scoped search p95 ≤ {TARGET_MS:g} ms at {TARGET_SIZE:,} points, "
-        "embedded engine:", *verdict(rows), "",
+        "",
+        f"Target: scoped search p95 ≤ {TARGET_MS:g} ms at {TARGET_SIZE:,} points, embedded engine:",
+        *verdict(rows),
+        "",
         "| backend | points | insert pts/s | scoped search p50 ms | p95 ms | big-scope p95 ms "
         "| peak RSS MB | notes |",
         "|---|---:|---:|---:|---:|---:|---:|---|",

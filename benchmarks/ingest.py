@@ -81,8 +81,12 @@ def run(conversation: dict[str, Any], embedder: str) -> dict[str, float]:
         mem.add("warm-up", user_id="warm", infer=False)
         for speaker, text, dia_id, when in rows:
             before, start = policy.llm_s, time.perf_counter()
-            result = mem.add([{"role": "user", "name": speaker, "content": text}],
-                             user_id=conversation["sample_id"], timestamp=when, source=dia_id)
+            result = mem.add(
+                [{"role": "user", "name": speaker, "content": text}],
+                user_id=conversation["sample_id"],
+                timestamp=when,
+                source=dia_id,
+            )
             per_turn.append(time.perf_counter() - start - (policy.llm_s - before))
             calls += result.usage.calls
             prompt += result.usage.prompt_tokens
@@ -91,8 +95,11 @@ def run(conversation: dict[str, Any], embedder: str) -> dict[str, float]:
         mem.close()
     n = len(rows)
     return {
-        "turns": n, "memories": stored, "llm_calls_per_turn": calls / n,
-        "prompt_tokens_per_turn": prompt / n, "completion_tokens_per_turn": completion / n,
+        "turns": n,
+        "memories": stored,
+        "llm_calls_per_turn": calls / n,
+        "prompt_tokens_per_turn": prompt / n,
+        "completion_tokens_per_turn": completion / n,
         "library_ms_per_turn_mean": 1000 * statistics.mean(per_turn),
         "library_ms_per_turn_p95": 1000 * statistics.quantiles(per_turn, n=20)[-1],
     }

@@ -72,10 +72,12 @@ def manager_schema(
     elif not shown_ids:
         items = _op_item({"type": "string"}, ["ADD"])
     else:
-        items = {"anyOf": [
-            _op_item({"type": "string", "enum": list(shown_ids)}, ["UPDATE", "DELETE", "NONE"]),
-            _op_item({"type": "string"}, ["ADD"]),
-        ]}
+        items = {
+            "anyOf": [
+                _op_item({"type": "string", "enum": list(shown_ids)}, ["UPDATE", "DELETE", "NONE"]),
+                _op_item({"type": "string"}, ["ADD"]),
+            ]
+        }
     return {
         "type": "object",
         "properties": {"memory": {"type": "array", "maxItems": max_items, "items": items}},
