@@ -6,6 +6,7 @@ Importing this package imports no model library and touches no network.
 
 from memory_r1._core.flows import AddRequest
 from memory_r1._core.prompts import Prompts
+from memory_r1.async_memory import AsyncMemory
 from memory_r1.config import AgentConfig, MemoryConfig, StoreConfig
 from memory_r1.embeddings import Embedder, HashingEmbedder
 from memory_r1.exceptions import (
@@ -22,7 +23,7 @@ from memory_r1.exceptions import (
     ScopeError,
     StorageError,
 )
-from memory_r1.memory import AsyncMemory, Memory
+from memory_r1.memory import Memory
 from memory_r1.types import (
     AddResult,
     AnswerResult,
