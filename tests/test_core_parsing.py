@@ -14,14 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from memory_r1._core.answer_parsing import REASK_ANSWER, parse_answer
 from memory_r1._core.ops import AddOp, DeleteOp, UpdateOp
 from memory_r1._core.parsing import (
-    REASK_ANSWER,
     ManagerDecision,
     OpRecord,
     OutputError,
     extract_json,
-    parse_answer,
     parse_facts,
     parse_manager,
     reask_messages,

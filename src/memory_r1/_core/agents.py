@@ -15,13 +15,12 @@ from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
-from memory_r1._core.effects import Complete, Embed, Flow
+from memory_r1._core.answer_parsing import REASK_ANSWER, parse_answer
+from memory_r1._core.effects import Call, Complete, Embed, Flow
 from memory_r1._core.filters import Bool, Match, scope_condition
 from memory_r1._core.ops import WriteOp
 from memory_r1._core.parsing import (
-    REASK_ANSWER,
     OutputError,
-    parse_answer,
     parse_facts,
     parse_manager,
     reask_messages,
@@ -206,7 +205,5 @@ def _actor_scope(scope: Scope, actor: str | None) -> Bool:
 
 
 def _call(fn: Callable[..., T], *args: Any) -> Flow[T]:
-    from memory_r1._core.effects import Call
-
     result: T = yield Call(fn, args)
     return result

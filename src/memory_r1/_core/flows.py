@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
+from itertools import groupby
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from memory_r1._core import agents
 from memory_r1._core import validate as v
@@ -81,39 +83,33 @@ class MemoryCore:
     ) -> Flow[list[AddResult]]:
         """Check every request first; then store runs of raw requests as one atomic batch and
         run each ``infer=True`` request through the Memory Manager (atomic per request)."""
-        parsed = [make_request(r) for r in requests]
-        checked = [(req, *self._check(req)) for req in parsed]
+        checked = [self._check(make_request(r)) for r in requests]
         results: list[AddResult] = []
-        i = 0
-        while i < len(checked):
-            j = i + 1
-            if checked[i][0].infer:
-                results.append((yield from self._add_inferred(*checked[i])))
+        for infer, run in groupby(checked, key=lambda c: c.req.infer):
+            if infer:
+                for c in run:
+                    results.append((yield from self._add_inferred(c)))
             else:
-                while j < len(checked) and not checked[j][0].infer:
-                    j += 1
-                results += yield from self._add_raw(checked[i:j])
-            i = j
+                results += yield from self._add_raw(list(run))
         return results
 
-    def _check(self, req: AddRequest) -> tuple[Scope, list[tuple[str | None, str]]]:
+    def _check(self, req: AddRequest) -> _Checked:
         if req.infer and self.llm is None:
             raise ConfigurationError(
                 "add(infer=True) runs the Memory Manager and needs an llm, e.g. "
                 "Memory(llm='litellm:openai/gpt-4o-mini'); infer=False stores text as given"
             )
-        scope = v.check_scope(req.user_id, req.agent_id, req.run_id)
-        turns = _messages(req.messages)
-        v.check_metadata(req.metadata)
-        if req.timestamp is not None:
-            v.to_datetime(req.timestamp)
-        return scope, turns
+        return _Checked(
+            req=req,
+            scope=v.check_scope(req.user_id, req.agent_id, req.run_id),
+            turns=_messages(req.messages),
+            metadata=v.check_metadata(req.metadata),
+            event_time=None if req.timestamp is None else v.to_datetime(req.timestamp),
+        )
 
-    def _add_raw(
-        self, batch: Sequence[tuple[AddRequest, Scope, list[tuple[str | None, str]]]]
-    ) -> Flow[list[AddResult]]:
-        per_request = [_raw_adds(req, scope, turns) for req, scope, turns in batch]
-        inputs = [_raw_input(self.bank, req, scope) for req, scope, _ in batch]
+    def _add_raw(self, batch: Sequence[_Checked]) -> Flow[list[AddResult]]:
+        per_request = [_raw_adds(c) for c in batch]
+        inputs = [_raw_input(self.bank, c) for c in batch]
         flat: list[WriteOp] = [op for ops in per_request for op in ops]
         plan = yield from self.write(flat, None, inputs)
         results, start = [], 0
@@ -123,18 +119,21 @@ class MemoryCore:
             results.append(AddResult(events=events, input_id=raw_input.id))
         return results
 
-    def _add_inferred(
-        self, req: AddRequest, scope: Scope, turns: list[tuple[str | None, str]]
-    ) -> Flow[AddResult]:
+    def _add_inferred(self, c: _Checked) -> Flow[AddResult]:
         assert self.llm is not None  # _check made sure
-        metadata = v.check_metadata(req.metadata)
-        event_time = None if req.timestamp is None else v.to_datetime(req.timestamp)
         ops, facts, decisions, usage = yield from agents.manage(
-            self.bank, self.llm, self.prompts, self.agents, turns, scope, event_time, req.source
+            self.bank,
+            self.llm,
+            self.prompts,
+            self.agents,
+            c.turns,
+            c.scope,
+            c.event_time,
+            c.req.source,
         )
-        ops = [replace(op, metadata=metadata) if isinstance(op, AddOp) else op for op in ops]
-        raw = _raw_input(self.bank, req, scope)
-        plan = yield from self.write(ops, scope, [raw])
+        ops = [replace(op, metadata=c.metadata) if isinstance(op, AddOp) else op for op in ops]
+        raw = _raw_input(self.bank, c)
+        plan = yield from self.write(ops, c.scope, [raw])
         result = AddResult(
             events=plan.events, input_id=raw.id, facts=facts, decisions=decisions, usage=usage
         )
@@ -296,28 +295,38 @@ def make_request(r: AddRequest | Mapping[str, Any]) -> AddRequest:
         raise error(f"invalid add request: {exc}") from exc
 
 
-def _raw_input(bank: Bank, req: AddRequest, scope: Scope) -> RawInput:
-    raw = req.messages if isinstance(req.messages, str) else [dict(m) for m in req.messages]
-    return RawInput(uuid.uuid4(), bank.clock(), scope, raw)
+@dataclass(frozen=True)
+class _Checked:
+    """An add request after every check: nothing about it can fail any more."""
+
+    req: AddRequest
+    scope: Scope
+    turns: list[tuple[str | None, str]]
+    metadata: dict[str, JsonValue]
+    event_time: datetime | None
 
 
-def _raw_adds(req: AddRequest, scope: Scope, pairs: list[tuple[str | None, str]]) -> list[WriteOp]:
+def _raw_input(bank: Bank, c: _Checked) -> RawInput:
+    messages = c.req.messages
+    raw = messages if isinstance(messages, str) else [dict(m) for m in messages]
+    return RawInput(uuid.uuid4(), bank.clock(), c.scope, raw)
+
+
+def _raw_adds(c: _Checked) -> list[WriteOp]:
     """``infer=False``: each message (or the text) becomes one memory, as given."""
-    metadata = v.check_metadata(req.metadata)
-    event_time = None if req.timestamp is None else v.to_datetime(req.timestamp)
-    sources = (req.source,) if req.source else ()
+    sources = (c.req.source,) if c.req.source else ()
     return [
         AddOp(
             uuid.uuid4(),
             text,
-            scope,
+            c.scope,
             actor=actor,
-            event_time=event_time,
-            metadata=metadata,
+            event_time=c.event_time,
+            metadata=c.metadata,
             sources=sources,
-            source=req.source,
+            source=c.req.source,
         )
-        for actor, text in pairs
+        for actor, text in c.turns
     ]
 
 

@@ -1,4 +1,4 @@
-"""Parse and validate the policies' outputs; build re-ask messages. Pure.
+"""Parse and validate the extractor's and the Memory Manager's outputs; build re-asks. Pure.
 
 The model is shown short ids ("0", "1", ...) instead of UUIDs (``short_ids``); parsing maps
 them back and rejects any id it was not shown. A manager output is validated whole before
@@ -22,15 +22,12 @@ from memory_r1.llms.base import Message
 from memory_r1.types import MemoryItem, Scope
 
 __all__ = [
-    "REASK_ANSWER",
     "REASK_JSON",
     "ManagerDecision",
     "ManagerEvent",
     "OpRecord",
     "OutputError",
-    "ParsedAnswer",
     "extract_json",
-    "parse_answer",
     "parse_facts",
     "parse_manager",
     "reask_messages",
@@ -41,9 +38,6 @@ M = TypeVar("M", bound=MemoryItem)
 ManagerEvent = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 
 REASK_JSON = "Reply again with only valid JSON of the required shape."
-REASK_ANSWER = (
-    "Reply again: list the memories you rely on, then write the short answer after **Answer:**."
-)
 _EVENTS: dict[str, ManagerEvent] = {
     "ADD": "ADD",
     "UPDATE": "UPDATE",
@@ -53,8 +47,6 @@ _EVENTS: dict[str, ManagerEvent] = {
 }
 _MAX_LISTED = 20  # problems quoted in one error; a re-ask need not repeat hundreds
 _DECODER = json.JSONDecoder()
-_MARKER = re.compile(r"(?<![a-z])(?:\*\*)?answer(?:\*\*)?\s*:(?:\*\*)?", re.IGNORECASE)
-_TRIM = " \t\r\n*_`\"'“”‘’"
 
 
 class OutputError(ValueError):
@@ -80,15 +72,6 @@ class ManagerDecision:
 
     ops: list[WriteOp] = field(default_factory=list)
     records: list[OpRecord] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ParsedAnswer:
-    """The Answer Agent's answer, the memories it selected, and the text before the answer."""
-
-    answer: str
-    selected: list[UUID]
-    reasoning: str
 
 
 def short_ids(memories: Iterable[M]) -> dict[str, M]:
@@ -347,46 +330,6 @@ def _problems_message(title: str, problems: Sequence[str]) -> str:
     return f"{title}:\n" + "\n".join(lines)
 
 
-def parse_answer(
-    text: str, shown: Mapping[str, MemoryItem] | Sequence[MemoryItem], distill: bool
-) -> ParsedAnswer:
-    """The answer after the last ``**Answer:**`` and the memories quoted before it.
-
-    The marker may lack the bold and is matched in any case. Without a marker the whole
-    text is the answer when ``distill`` is False. ``selected`` holds the shown memories
-    whose text appears before the marker (case and spacing ignored), in shown order.
-
-    Raises:
-        OutputError: no marker while ``distill`` is True, or an empty answer.
-
-    Example:
-        >>> parse_answer("**Answer:** the beach", [], distill=True).answer
-        'the beach'
-    """
-    markers = list(_MARKER.finditer(text))
-    if not markers:
-        if distill:
-            raise OutputError("no **Answer:** marker: write the final answer after **Answer:**")
-        reasoning, answer = "", text.strip(_TRIM)
-    else:
-        last = markers[-1]
-        reasoning, answer = text[: last.start()].strip(), text[last.end() :].strip(_TRIM)
-    if not answer:
-        raise OutputError("the answer is empty: write a short answer after **Answer:**")
-    items = list(shown.values()) if isinstance(shown, Mapping) else list(shown)
-    quoted = _normalise(reasoning)
-    selected: list[UUID] = []
-    for m in items:
-        needle = _normalise(m.text)
-        if needle and needle in quoted and m.id not in selected:
-            selected.append(m.id)
-    return ParsedAnswer(answer=answer, selected=selected, reasoning=reasoning)
-
-
-def _normalise(s: str) -> str:
-    return " ".join(s.lower().split())
-
-
 def reask_messages(
     messages: Sequence[Message],
     bad_output: str,
@@ -402,7 +345,7 @@ def reask_messages(
         messages: the messages that produced ``bad_output``.
         bad_output: the model's invalid output, sent back as the assistant's turn.
         error: what was wrong (an ``OutputError`` or its message).
-        instruction: what to do instead; ``REASK_ANSWER`` suits the Answer Agent.
+        instruction: what to do instead (``answer_parsing.REASK_ANSWER`` for the Answer Agent).
 
     Example:
         >>> msgs = [{"role": "user", "content": "hi"}]
