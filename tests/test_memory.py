@@ -265,3 +265,31 @@ async def test_sync_and_async_give_the_same_results(mem: Memory, amem: AsyncMemo
     with pytest.raises(ScopeError):
         await amem.search("x")
     assert await amem.reset(confirm=True) == 2  # alice's two (deleted) memories
+
+
+def test_scopes_lists_exact_scopes_with_active_memories(mem: Memory) -> None:
+    from memory_r1 import Scope
+
+    mem.add("a", user_id="alice", infer=False)
+    mem.add("b", user_id="alice", run_id="r1", infer=False)
+    gone = mem.add("c", user_id="bob", infer=False).events[0].id
+    mem.add("d", agent_id="helper", infer=False)
+    assert mem.scopes() == [
+        Scope(agent_id="helper"),
+        Scope(user_id="alice"),
+        Scope(user_id="alice", run_id="r1"),
+        Scope(user_id="bob"),
+    ]
+    mem.delete(gone)
+    assert Scope(user_id="bob") not in mem.scopes()
+    alice = [Scope(user_id="alice"), Scope(user_id="alice", run_id="r1")]
+    assert mem.scopes(user_id="alice") == alice
+    assert mem.scopes(user_id="nobody") == []
+
+
+async def test_async_scopes_match_sync(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from memory_r1 import Scope
+
+    async with AsyncMemory(path=tmp_path / "b", embedder="hashing") as amem:
+        await amem.add("x", user_id="u1", infer=False)
+        assert await amem.scopes() == [Scope(user_id="u1")]

@@ -18,6 +18,7 @@ from memory_r1.types import (
     HistoryRecord,
     MemoryItem,
     Page,
+    Scope,
     ScoredMemory,
 )
 
@@ -185,6 +186,13 @@ class AsyncMemory(MemoryBase):
         """See ``Memory.history``."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return await self._run(self._core.history(memory_id, scope))
+
+    async def scopes(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Scope]:
+        """See ``Memory.scopes``."""
+        scope = v.check_scope(user_id, agent_id, run_id, required=False)
+        return await self._run(self._core.scopes(scope))
 
     async def erase(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None

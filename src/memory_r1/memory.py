@@ -18,6 +18,7 @@ from memory_r1.types import (
     HistoryRecord,
     MemoryItem,
     Page,
+    Scope,
     ScoredMemory,
 )
 
@@ -228,6 +229,14 @@ class Memory(MemoryBase):
         """Every change to a memory, oldest first."""
         scope = v.check_scope(user_id, agent_id, run_id, required=False)
         return self._run(self._core.history(memory_id, scope))
+
+    def scopes(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Scope]:
+        """The exact scopes that hold active memories (all of them, or those within the given
+        fields), sorted: what adapters list as namespaces."""
+        scope = v.check_scope(user_id, agent_id, run_id, required=False)
+        return self._run(self._core.scopes(scope))
 
     def erase(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None

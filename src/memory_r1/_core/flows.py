@@ -269,6 +269,11 @@ class MemoryCore:
         items, nxt = yield Call(self.bank.scroll, (where, limit, cursor))
         return Page(items=items, next_cursor=nxt)
 
+    def scopes(self, within: Scope) -> Flow[list[Scope]]:
+        """The scopes (exact user/agent/run combinations) that hold active memories."""
+        found: list[Scope] = yield Call(self.bank.scopes, (within,))
+        return found
+
     def history(self, memory_id: Any, scope: Scope | None) -> Flow[list[HistoryRecord]]:
         """A memory's history, oldest first."""
         item = yield from self.get(memory_id, scope)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 from uuid import UUID
 
-from memory_r1._core.filters import Cond, scope_condition
+from memory_r1._core.filters import Bool, Cond, Present, scope_condition
 from memory_r1._core.ops import AddOp, WriteOp, WritePlan, plan_writes
 from memory_r1._core.payload import payload_to_item
 from memory_r1.exceptions import BankLockedError, StorageError
@@ -200,6 +200,17 @@ class Bank:
     def count(self, where: Cond) -> int:
         """How many memories match ``where``."""
         return self.store.count(where)
+
+    def scopes(self, within: Scope | None) -> list[Scope]:
+        """The exact scopes holding at least one active memory, optionally within ``within``."""
+        out = []
+        for scope in self.log.scopes(within):
+            fields = scope.fields()
+            unset = tuple(Present(k) for k in ("user_id", "agent_id", "run_id") if k not in fields)
+            base = scope_condition(fields, active_only=True)
+            if self.store.count(Bool(must=base.must, must_not=unset)) > 0:
+                out.append(scope)
+        return out
 
     def actors(self, scope: Scope) -> list[str | None]:
         """The speakers with memories in ``scope``, in order of their first memory."""

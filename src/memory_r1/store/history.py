@@ -155,6 +155,16 @@ class HistoryLog:
         )
         return [r[0] for r in rows]
 
+    def scopes(self, within: Scope | None = None) -> list[Scope]:
+        """Every distinct scope that memories were ever written in, optionally within one."""
+        where, args = _scope_where(within) if within and not within.is_empty() else ("1", [])
+        rows = self._read(
+            f"SELECT DISTINCT user_id, agent_id, run_id FROM history WHERE {where}"
+            " ORDER BY user_id, agent_id, run_id",
+            args,
+        )
+        return [Scope(user_id=u, agent_id=a, run_id=r) for u, a, r in rows]
+
     def erase(self, scope: Scope, ops: Sequence[StoreOp]) -> tuple[int, int, int]:
         """Delete the history and inputs within ``scope`` and journal ``ops``, in one transaction.
 
