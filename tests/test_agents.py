@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import snapshot
-from memory_r1 import AddResult, AsyncMemory, HistoryOp, Memory, MemoryStatus, PolicyOutputError
+from memory_r1 import (
+    AddResult,
+    AsyncMemory,
+    HistoryOp,
+    Memory,
+    MemoryStatus,
+    PolicyOutputError,
+    Prompts,
+)
 from memory_r1.testing import ScriptedLLM
 from memory_r1.types import TraceEvent
 
@@ -299,6 +307,32 @@ def test_answer_distils_retrieves_per_speaker_and_parses(tmp_path: Path, llm: Sc
         assert "Memories for Caroline" in prompt and "Memories for Melanie" in prompt
         assert "8 May, 2023" in prompt
         assert len(result.retrieved) == 2 and result.usage.calls == 1 and result.total_s >= 0
+
+
+def test_answer_pattern_offers_only_the_shown_memories(tmp_path: Path, llm: ScriptedLLM) -> None:
+    import re
+
+    with open_memory(tmp_path / "b", llm) as m:
+        m.add("Caroline (42) moved to Seattle.", infer=False, timestamp="2023-05-08", **CAROLINE)
+        script(llm, ANSWER)
+        result = m.answer("Where?", **CAROLINE)
+        pattern = llm.calls[0].pattern
+        assert pattern is not None
+        line = "- 12:00 am on 8 May, 2023: Caroline (42) moved to Seattle."
+        # What a constrained decoder may emit is exactly what the parser reads back.
+        text = f"**Memories selected as relevant:**\n{line}\n**Answer:** Seattle"
+        assert re.fullmatch(pattern, text)
+        invented = text.replace("Caroline (42)", "Caroline (43)")
+        assert not re.fullmatch(pattern, invented)
+        assert result.answer == "Seattle"
+    cfg = {"store": {"path": str(tmp_path / "c")}, "embedder": "hashing:64"}
+    with Memory({**cfg, "prompts": Prompts(answer_pattern=None)}, llm=llm) as m:
+        m.add("x", infer=False, **CAROLINE)
+        script(llm, ANSWER)
+        m.answer("Where?", **CAROLINE)
+        assert llm.calls[0].pattern is None
+    with pytest.raises(ValueError, match="answer_pattern is not a regular expression"):
+        Prompts(answer_pattern="(unclosed")
 
 
 def test_answer_without_the_marker_is_reasked_then_raises(tmp_path: Path, llm: ScriptedLLM) -> None:

@@ -231,3 +231,39 @@ class TestTransformersLLMContract(LLMContract):
     @pytest.fixture
     def llm(self, cached_llm: TransformersLLM) -> LLM:
         return cached_llm
+
+
+@pytest.mark.slow
+def test_pattern_constrains_the_whole_output(cached_llm: TransformersLLM) -> None:
+    import re
+
+    pattern = r"(yes|no), because [a-z ]{1,40}\."
+    response = cached_llm.complete(chat("Is the sky blue? Say why."), pattern=pattern)
+    assert not response.truncated and re.fullmatch(pattern, response.text), response.text
+    with pytest.raises(InvalidInputError, match="not both"):
+        cached_llm.complete(chat("hi"), pattern=".*", json_schema={"type": "object"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("distill", [True, False])
+def test_answer_agent_on_smollm2_returns_a_parsed_answer(
+    cached_llm: TransformersLLM, tmp_path: Path, distill: bool
+) -> None:
+    from memory_r1 import Memory
+
+    facts = {
+        "Maya": ["Maya moved to Lisbon in March 2023", "Maya works as a nurse"],
+        "Leo": ["Leo adopted a dog named Biscuit", "Leo plays the guitar in a band"],
+    }
+    with Memory(path=tmp_path / "bank", embedder="hashing", llm=cached_llm) as mem:
+        for name, texts in facts.items():
+            turns = [{"role": "user", "name": name, "content": t} for t in texts]
+            mem.add(turns, user_id="pair", infer=False, timestamp="2023-05-08T10:00:00")
+        result = mem.answer("What is the name of Leo's dog?", user_id="pair", distill=distill)
+    assert result.answer.strip() and result.usage.calls >= 1
+    assert len(result.retrieved) == 4  # top-k per speaker: both speakers' memories
+    shown = {m.id for m in result.retrieved}
+    assert set(result.selected) <= shown
+    if distill:  # the grammar lets it quote only shown memories, so each quote resolves
+        quoted = [ln for ln in result.reasoning.splitlines() if ln.startswith("- ")]
+        assert len(result.selected) == len({q for q in quoted}), result.reasoning

@@ -26,7 +26,13 @@ from memory_r1._core.parsing import (
     reask_messages,
     short_ids,
 )
-from memory_r1._core.prompts import Prompts, answer_messages, extraction_messages, manager_messages
+from memory_r1._core.prompts import (
+    Prompts,
+    answer_messages,
+    answer_pattern,
+    extraction_messages,
+    manager_messages,
+)
 from memory_r1._core.schemas import facts_schema, manager_schema
 from memory_r1.config import AgentConfig
 from memory_r1.exceptions import PolicyOutputError
@@ -46,13 +52,20 @@ def ask(
     max_tokens: int,
     max_reasks: int,
     schema: dict[str, Any] | None = None,
+    pattern: str | None = None,
     reask: str | None = None,
 ) -> Flow[tuple[T, Usage]]:
-    """Call ``llm`` until ``parse`` accepts its output (re-asking with the error)."""
+    """Call ``llm`` until ``parse`` accepts its output (re-asking with the error).
+
+    ``schema`` or ``pattern`` constrains the output where the backend can (``pattern`` is
+    passed only when set, so LLMs written before it existed keep working).
+    """
     usage, errors, current, budget = Usage(), [], list(messages), max_tokens
     last = ""
     for _ in range(max_reasks + 1):
         kwargs: dict[str, Any] = {"max_tokens": budget, "json_schema": schema}
+        if pattern is not None:
+            kwargs["pattern"] = pattern
         response: LLMResponse = yield Complete(llm, tuple(current), kwargs, purpose)
         usage, last = usage + response.usage, response.text
         try:
@@ -183,6 +196,7 @@ def answer(
         purpose="answer",
         max_tokens=cfg.answer_tokens,
         max_reasks=cfg.max_reasks,
+        pattern=answer_pattern(prompts, retrieved, distill),
         reask=REASK_ANSWER,
     )
     done = time.perf_counter()

@@ -163,6 +163,15 @@ ANSWER_USER = """\
 
 Question: {question}"""
 
+# The output formats above as regular expressions, for local models' constrained decoding
+# (API models only read the prompt). ``{memory_lines}`` becomes the shown memory lines as
+# alternatives, so a small model can only select memories it was shown, never invent one.
+ANSWER_PATTERN = (
+    r"\*\*Memories selected as relevant:\*\*\n(- (?:{memory_lines})\n){0,6}"
+    r"\*\*Answer:\*\* [^\n]{1,120}"
+)
+ANSWER_NO_DISTILL_PATTERN = r"[^\n]{1,120}"
+
 # Each user template must keep its slots, or a fact list or memory list would vanish silently.
 _SLOTS = {
     "extraction_user": ("session_time", "turns"),
@@ -177,6 +186,10 @@ class Prompts(BaseModel):
     User templates are filled by slot name: ``extraction_user`` takes ``{session_time}``
     and ``{turns}``, ``manager_user`` ``{memories}`` and ``{facts}``, ``answer_user``
     ``{memories}`` and ``{question}``. Other braces are left as they are.
+    ``answer_pattern`` / ``answer_no_distill_pattern`` are regular expressions of the
+    answer formats that local models are held to by constrained decoding (the slot
+    ``{memory_lines}`` takes the shown memories); set them to None when your answer prompt
+    asks for another format.
 
     Example:
         >>> p = Prompts(answer_user="Question: {question}\\n\\n{memories}")
@@ -193,6 +206,8 @@ class Prompts(BaseModel):
     answer_system: str = ANSWER_SYSTEM
     answer_no_distill_system: str = ANSWER_NO_DISTILL_SYSTEM
     answer_user: str = ANSWER_USER
+    answer_pattern: str | None = ANSWER_PATTERN
+    answer_no_distill_pattern: str | None = ANSWER_NO_DISTILL_PATTERN
 
     @model_validator(mode="after")
     def _check_slots(self) -> Self:
@@ -200,6 +215,11 @@ class Prompts(BaseModel):
             missing = [s for s in slots if "{" + s + "}" not in getattr(self, name)]
             if missing:
                 raise ValueError(f"{name} lacks the slot(s) {', '.join(missing)}")
+        for name in ("answer_pattern", "answer_no_distill_pattern"):
+            try:
+                re.compile((getattr(self, name) or "").replace("{memory_lines}", "x"))
+            except re.error as exc:
+                raise ValueError(f"{name} is not a regular expression: {exc}") from exc
         return self
 
 
@@ -307,6 +327,46 @@ def answer_messages(
     user = _fill(p.answer_user, memories="\n\n".join(blocks), question=question)
     system = p.answer_system if distill else p.answer_no_distill_system
     return [_msg("system", system), _msg("user", user)]
+
+
+def answer_pattern(p: Prompts, shown: Sequence[MemoryItem], distill: bool) -> str | None:
+    r"""The regular expression the Answer Agent's output must match, or None for no constraint.
+
+    Example:
+        >>> m = MemoryItem.model_validate(
+        ...     {"id": "7d3c1a9e-0000-4000-8000-000000000001", "text": "Tom (42) plays tennis",
+        ...      "scope": {"user_id": "u"},
+        ...      "created_at": "2023-05-08T00:00:00Z", "updated_at": "2023-05-08T00:00:00Z"})
+        >>> "Tom \\(42\\) plays tennis" in answer_pattern(Prompts(), [m], distill=True)
+        True
+    """
+    template = p.answer_pattern if distill else p.answer_no_distill_pattern
+    if template is None:
+        return None
+    lines = [regex_literal(memory_line(m)) for m in shown] or [regex_literal("(none)")]
+    return template.replace("{memory_lines}", "|".join(lines))
+
+
+def regex_literal(text: str) -> str:
+    r"""``text`` as a regular expression matching exactly it, escaping only what needs it
+    (xgrammar rejects Python's escapes of spaces and punctuation).
+
+    Example:
+        >>> regex_literal("a.b (c) 50%")
+        'a\\.b \\(c\\) 50%'
+    """
+    out = []
+    for ch in text:
+        if ch in _REGEX_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]|()")
 
 
 def memory_line(m: MemoryItem) -> str:

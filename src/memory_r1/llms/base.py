@@ -82,8 +82,14 @@ class LLM(Protocol):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
-        """Complete the conversation; never mutates ``messages``."""
+        """Complete the conversation; never mutates ``messages``.
+
+        ``json_schema`` asks for JSON of that schema; ``pattern`` for text matching that
+        regular expression as a whole (local models enforce it with constrained decoding;
+        API models only see the prompt's instructions). At most one of the two is given.
+        """
         ...
 
     async def acomplete(
@@ -93,6 +99,7 @@ class LLM(Protocol):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Async twin of ``complete``."""
         ...

@@ -46,12 +46,14 @@ class CallInfo:
         max_tokens: the caller's completion-token limit, if any.
         temperature: the caller's sampling temperature.
         index: 0 for the fake's first call, 1 for the second, and so on.
+        pattern: the regular expression the caller asked the output to match, if any.
     """
 
     json_schema: dict[str, Any] | None
     max_tokens: int | None
     temperature: float
     index: int
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ScriptedCall:
     json_schema: dict[str, Any] | None
     max_tokens: int | None
     temperature: float
+    pattern: str | None = None
 
 
 def _copy_messages(messages: Sequence[Message]) -> list[Message]:
@@ -94,12 +97,14 @@ class _Recorder:
         json_schema: dict[str, Any] | None,
         max_tokens: int | None,
         temperature: float,
+        pattern: str | None,
     ) -> ScriptedCall:
         call = ScriptedCall(
             messages=_copy_messages(messages),
             json_schema=copy.deepcopy(json_schema),
             max_tokens=max_tokens,
             temperature=temperature,
+            pattern=pattern,
         )
         self.calls.append(call)
         return call
@@ -147,10 +152,11 @@ class ScriptedLLM(_Recorder):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Record the call and return (or raise) the next scripted reply."""
         with self._lock:
-            self._record(messages, json_schema, max_tokens, temperature)
+            self._record(messages, json_schema, max_tokens, temperature, pattern)
             reply = next(self._replies, _EXHAUSTED)
             if reply is _EXHAUSTED:
                 raise LLMError(f"ScriptedLLM ran out of replies after {self._served} calls")
@@ -168,10 +174,15 @@ class ScriptedLLM(_Recorder):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Async twin of ``complete``; consumes the same script."""
         return self.complete(
-            messages, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
+            messages,
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            pattern=pattern,
         )
 
     def script(self, *replies: Reply) -> None:
@@ -234,15 +245,17 @@ class FunctionLLM(_Recorder):
         json_schema: dict[str, Any] | None,
         max_tokens: int | None,
         temperature: float,
+        pattern: str | None,
     ) -> tuple[list[Message], CallInfo]:
         with self._lock:
             index = len(self.calls)
-            self._record(messages, json_schema, max_tokens, temperature)
+            self._record(messages, json_schema, max_tokens, temperature, pattern)
         info = CallInfo(
             json_schema=copy.deepcopy(json_schema),
             max_tokens=max_tokens,
             temperature=temperature,
             index=index,
+            pattern=pattern,
         )
         return _copy_messages(messages), info
 
@@ -263,6 +276,7 @@ class FunctionLLM(_Recorder):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Call ``fn`` and wrap its result.
 
@@ -273,7 +287,7 @@ class FunctionLLM(_Recorder):
             raise ConfigurationError(
                 f"FunctionLLM {self._name!r} wraps an async function; call acomplete() instead"
             )
-        copied, info = self._start(messages, json_schema, max_tokens, temperature)
+        copied, info = self._start(messages, json_schema, max_tokens, temperature, pattern)
         start = time.perf_counter()
         result = cast(SyncFn, self._fn)(copied, info)
         return self._finish(result, messages, time.perf_counter() - start)
@@ -285,9 +299,10 @@ class FunctionLLM(_Recorder):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Await ``fn`` if it is async, else call it; wrap its result."""
-        copied, info = self._start(messages, json_schema, max_tokens, temperature)
+        copied, info = self._start(messages, json_schema, max_tokens, temperature, pattern)
         start = time.perf_counter()
         result: object = self._fn(copied, info)
         if inspect.isawaitable(result):

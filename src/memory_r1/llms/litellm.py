@@ -293,8 +293,12 @@ class LiteLLM:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Complete the conversation with ``litellm.completion``.
+
+        ``pattern`` is not sent: providers take no regular-expression constraint, so the
+        prompt's own format instructions carry it (the caller's parser checks the result).
 
         Raises:
             LLMError: the call failed (transient errors after ``num_retries`` retries);
@@ -322,6 +326,7 @@ class LiteLLM:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Async twin of ``complete``, with ``litellm.acompletion``.
 

@@ -86,7 +86,7 @@ class TransformersLLM:
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self._grammar_compiler: Any = None
-        self._grammars: dict[str, Any] = {}
+        self._grammars: dict[tuple[str, str], Any] = {}
         self.source: Path = loaded.source
         """The directory the weights were loaded from (the safetensors cache for a GGUF)."""
         self.loaded_from_cache: bool = loaded.loaded_from_cache
@@ -106,12 +106,15 @@ class TransformersLLM:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Complete one conversation; greedy when ``temperature == 0``.
 
         Args:
             messages: the chat so far; not mutated.
             json_schema: constrain the output to compact JSON of this schema.
+            pattern: constrain the output to match this regular expression (xgrammar's
+                regex dialect); not together with ``json_schema``.
             max_tokens: completion budget; the constructor's ``max_new_tokens`` when None.
             temperature: 0 for greedy decoding, > 0 to sample.
 
@@ -120,10 +123,15 @@ class TransformersLLM:
 
         Raises:
             LLMError: generation failed.
-            InvalidInputError: bad ``max_tokens``/``temperature``, or an uncompilable schema.
+            InvalidInputError: bad ``max_tokens``/``temperature``, or an uncompilable schema
+                or pattern.
         """
         return self.complete_batch(
-            [messages], json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
+            [messages],
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            pattern=pattern,
         )[0]
 
     async def acomplete(
@@ -133,6 +141,7 @@ class TransformersLLM:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> LLMResponse:
         """Async twin of ``complete``: runs it in a worker thread (the lock serializes calls)."""
         return await asyncio.to_thread(
@@ -141,6 +150,7 @@ class TransformersLLM:
             json_schema=json_schema,
             max_tokens=max_tokens,
             temperature=temperature,
+            pattern=pattern,
         )
 
     def complete_batch(
@@ -150,12 +160,14 @@ class TransformersLLM:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        pattern: str | None = None,
     ) -> list[LLMResponse]:
         """Complete many conversations, ``batch_size`` at a time in left-padded batches.
 
         Args:
             conversations: one message list per completion; none is mutated.
             json_schema: constrain every output to compact JSON of this schema.
+            pattern: constrain every output to match this regular expression.
             max_tokens: completion budget per conversation.
             temperature: 0 for greedy decoding, > 0 to sample.
 
@@ -165,16 +177,23 @@ class TransformersLLM:
 
         Raises:
             LLMError: generation failed.
-            InvalidInputError: ``max_tokens`` < 1, ``temperature`` < 0, or a schema xgrammar
-                cannot compile.
+            InvalidInputError: ``max_tokens`` < 1, ``temperature`` < 0, both a schema and a
+                pattern, or a schema or pattern xgrammar cannot compile.
         """
         budget = self._max_new_tokens if max_tokens is None else max_tokens
         if budget < 1 or temperature < 0:
             raise InvalidInputError("max_tokens must be >= 1 and temperature >= 0")
+        if json_schema is not None and pattern is not None:
+            raise InvalidInputError("give json_schema or pattern, not both")
+        constraint: tuple[str, str] | None = None
+        if pattern is not None:
+            constraint = ("regex", pattern)
+        elif json_schema is not None:
+            constraint = _schema_key(json_schema)
         responses: list[LLMResponse] = []
         for start in range(0, len(conversations), self._batch_size):
             chunk = conversations[start : start + self._batch_size]
-            responses.extend(self._generate(chunk, json_schema, budget, temperature))
+            responses.extend(self._generate(chunk, constraint, budget, temperature))
         return responses
 
     def compile_schema(self, json_schema: dict[str, Any]) -> None:
@@ -187,15 +206,11 @@ class TransformersLLM:
             InvalidInputError: xgrammar cannot compile the schema.
         """
         with self._lock:
-            self._grammar(json_schema)
+            self._grammar(_schema_key(json_schema))
 
-    def _grammar(self, json_schema: dict[str, Any]) -> Any:
-        # Key order is kept, not sorted: xgrammar emits properties in their declared order.
-        try:
-            key = json.dumps(json_schema, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"json_schema is not JSON-serializable: {exc}") from exc
-        if key not in self._grammars:
+    def _grammar(self, constraint: tuple[str, str]) -> Any:
+        kind, key = constraint
+        if constraint not in self._grammars:
             xgr = require("xgrammar", "hf")
             if self._grammar_compiler is None:
                 info = xgr.TokenizerInfo.from_huggingface(
@@ -209,17 +224,20 @@ class TransformersLLM:
                 # budget runs out. The fixed ", " / ": " separators (json.dumps style) are
                 # what models write most; tight "," / ":" gave SmolLM2 twice the runaway
                 # outputs on our manager prompts (2 vs 1 of 24).
-                self._grammars[key] = self._grammar_compiler.compile_json_schema(
-                    key, any_whitespace=False
+                self._grammars[constraint] = (
+                    self._grammar_compiler.compile_regex(key)
+                    if kind == "regex"
+                    else self._grammar_compiler.compile_json_schema(key, any_whitespace=False)
                 )
             except (RuntimeError, ValueError) as exc:
-                raise InvalidInputError(f"xgrammar cannot compile the JSON schema: {exc}") from exc
-        return self._grammars[key]
+                what = "pattern" if kind == "regex" else "JSON schema"
+                raise InvalidInputError(f"xgrammar cannot compile the {what}: {exc}") from exc
+        return self._grammars[constraint]
 
     def _generate(
         self,
         conversations: Sequence[Sequence[Message]],
-        json_schema: dict[str, Any] | None,
+        constraint: tuple[str, str] | None,
         budget: int,
         temperature: float,
     ) -> list[LLMResponse]:
@@ -232,7 +250,7 @@ class TransformersLLM:
         # The tokenizer is locked too: a fast tokenizer shared between threads can fail
         # with "Already borrowed" while another call changes its padding.
         with self._lock:
-            processors = self._logits_processors(json_schema)
+            processors = self._logits_processors(constraint)
             start = time.perf_counter()
             inputs = self._encode(conversations)
             try:
@@ -266,11 +284,11 @@ class TransformersLLM:
             prompts, return_tensors="pt", padding=True, add_special_tokens=False
         ).to(self._model.device)
 
-    def _logits_processors(self, json_schema: dict[str, Any] | None) -> Any:
+    def _logits_processors(self, constraint: tuple[str, str] | None) -> Any:
         transformers = require("transformers", "hf")
-        if json_schema is None:
+        if constraint is None:
             return transformers.LogitsProcessorList()
-        grammar = self._grammar(json_schema)
+        grammar = self._grammar(constraint)
         hf = require("xgrammar.contrib.hf", "hf")
         # One processor per generate: its matchers hold per-sequence parser state.
         return transformers.LogitsProcessorList([hf.LogitsProcessor(grammar)])
@@ -287,6 +305,15 @@ class TransformersLLM:
             model=self._name,
             truncated=stop is None,
         )
+
+
+def _schema_key(json_schema: dict[str, Any]) -> tuple[str, str]:
+    """The grammar-cache key of a schema; key order is kept, not sorted, because xgrammar
+    emits properties in their declared order."""
+    try:
+        return ("schema", json.dumps(json_schema, separators=(",", ":")))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"json_schema is not JSON-serializable: {exc}") from exc
 
 
 def _stop_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
