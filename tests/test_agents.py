@@ -389,3 +389,45 @@ async def test_sync_and_async_agents_give_the_same_results(tmp_path: Path) -> No
 
     assert [strip(r) for r in s] == [strip(r) for r in a]
     assert (s_answer.answer, len(s_answer.selected)) == (a_answer.answer, len(a_answer.selected))
+
+
+def small_model_memory(path: Path, llm: ScriptedLLM) -> Memory:
+    agents = {"max_reasks": 1, "extraction": "turns", "verbatim": True}
+    cfg = {"store": {"path": str(path)}, "embedder": "hashing:64", "agents": agents}
+    return Memory(cfg, llm=llm)
+
+
+def test_turns_extraction_makes_one_call_per_turn_with_the_turn_as_fact(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    turn = "I moved to Seattle."
+    with small_model_memory(tmp_path / "b", llm) as m:
+        script(llm, ops({"id": "0", "text": turn, "event": "ADD"}))
+        result = m.add([{"role": "user", "name": "Caroline", "content": turn}], **CAROLINE)
+        assert result.facts == [turn] and result.usage.calls == 1
+        assert [i.text for i in m.get_all(**CAROLINE)] == [turn]
+        assert turn in llm.calls[0].messages[-1]["content"]
+
+
+def test_verbatim_mode_rejects_rewritten_texts_and_changes_nothing(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    turn = "I moved to Seattle."
+    invented = ops({"id": "0", "text": "Priya works as a nurse", "event": "ADD"})
+    with small_model_memory(tmp_path / "b", llm) as m:
+        m.add("I live in Boston.", infer=False, **CAROLINE)
+        before = snapshot(m, **CAROLINE)
+        script(llm, invented, invented)
+        with pytest.raises(PolicyOutputError, match="word for word"):
+            m.add(turn, **CAROLINE)
+        assert snapshot(m, **CAROLINE) == before
+        # The schema handed to constrained decoders carries the same rule.
+        schema = llm.calls[0].json_schema
+        assert schema is not None and turn in json.dumps(schema)
+        script(llm, ops({"id": "0", "text": turn, "event": "UPDATE"}))
+        (event,) = m.add(turn, **CAROLINE).events
+        assert (event.event, event.text, event.old_text) == (
+            HistoryOp.UPDATE,
+            turn,
+            "I live in Boston.",
+        )

@@ -124,13 +124,27 @@ def _agents_demo(mem: Memory) -> None:
             print(f"\nQ: {question}\nA: (no parseable answer: {exc})")
 
 
+# SmolLM2-135M cannot extract facts or rewrite memories (it copies the prompt's examples);
+# it can choose. So the demo runs it in small-model mode: each turn is the fact, the
+# manager only decides ADD/UPDATE/DELETE/NONE, and its texts are the turns word for word.
+SMALL_MODEL_AGENTS = {"extraction": "turns", "verbatim": True}
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    with Memory(path=args.path, embedder=args.embedder, llm=args.model) as mem:
+    small = args.model == "smollm2"
+    config = {"agents": SMALL_MODEL_AGENTS} if small else {}
+    with Memory(config, path=args.path, embedder=args.embedder, llm=args.model) as mem:
         where = args.path or "a temporary folder (deleted at the end)"
         print(f"memory-r1 demo: embedded Qdrant bank in {where}, embedder {mem.embedder.name}")
         print("\nPart 1 - the bank by hand (infer=False):\n")
         _scoped_demo(mem)
         print(f"\nPart 2 - Memory-R1's two agents on {args.model}:\n")
+        if small:
+            print(
+                "(small-model mode: a 135M model cannot extract facts, so each turn is the "
+                "fact and the manager\n only chooses the operations; use --model "
+                "litellm:<model> for the full pipeline)\n"
+            )
         _agents_demo(mem)
     return 0
 

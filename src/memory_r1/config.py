@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -73,6 +73,16 @@ class AgentConfig(BaseModel):
     extract_tokens: int = Field(default=384, ge=16)
     manager_tokens: int = Field(default=768, ge=16)
     answer_tokens: int = Field(default=512, ge=16)
+    extraction: Literal["llm", "turns"] = Field(
+        default="llm",
+        description="'llm': the model extracts facts from each turn (the paper); 'turns': each "
+        "turn's text is the fact (one LLM call per turn; for models too small to extract)",
+    )
+    verbatim: bool = Field(
+        default=False,
+        description="the manager's ADD/UPDATE texts must be one of the new facts, word for "
+        "word (enforced by the schema and the validator; for small models)",
+    )
 
 
 class MemoryConfig(BaseModel):

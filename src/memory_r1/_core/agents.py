@@ -106,6 +106,30 @@ def related_memories(
     return list(seen.values())
 
 
+def extract(
+    llm: LLM,
+    prompts: Prompts,
+    cfg: AgentConfig,
+    actor: str | None,
+    texts: Sequence[str],
+    event_time: datetime | None,
+) -> Flow[tuple[list[str], Usage]]:
+    """One speaker's new facts: extracted by the LLM, or the turns themselves
+    (``extraction="turns"``, no call)."""
+    if cfg.extraction == "turns":
+        return list(dict.fromkeys(t.strip() for t in texts if t.strip())), Usage()
+    facts, usage = yield from ask(
+        llm,
+        extraction_messages(prompts, [(actor or "user", t) for t in texts], event_time),
+        lambda t: parse_facts(t, cfg.max_facts),
+        purpose="extract",
+        max_tokens=cfg.extract_tokens,
+        max_reasks=cfg.max_reasks,
+        schema=facts_schema(cfg.max_facts),
+    )
+    return facts, usage
+
+
 def manage(
     bank: Bank,
     llm: LLM,
@@ -122,16 +146,7 @@ def manage(
     decisions: list[ManagerOp] = []
     usage = Usage()
     for actor, texts in speaker_groups(turns):
-        speaker = actor or "user"
-        facts, u1 = yield from ask(
-            llm,
-            extraction_messages(prompts, [(speaker, t) for t in texts], event_time),
-            lambda t: parse_facts(t, cfg.max_facts),
-            purpose="extract",
-            max_tokens=cfg.extract_tokens,
-            max_reasks=cfg.max_reasks,
-            schema=facts_schema(cfg.max_facts),
-        )
+        facts, u1 = yield from extract(llm, prompts, cfg, actor, texts, event_time)
         usage += u1
         if not facts:
             continue
@@ -148,11 +163,14 @@ def manage(
                 actor=actor,
                 event_time=event_time,
                 source=source,
+                verbatim=facts if cfg.verbatim else None,
             ),
             purpose="manage",
             max_tokens=cfg.manager_tokens,
             max_reasks=cfg.max_reasks,
-            schema=manager_schema(len(shown) + len(facts), list(shown)),
+            schema=manager_schema(
+                len(shown) + len(facts), list(shown), facts if cfg.verbatim else None
+            ),
         )
         usage += u2
         ops += decision.ops

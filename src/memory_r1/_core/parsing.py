@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypeVar, cast
@@ -166,6 +166,7 @@ def parse_manager(
     event_time: datetime | None = None,
     source: str | None = None,
     new_id_factory: Callable[[], UUID] = uuid4,
+    verbatim: Collection[str] | None = None,
 ) -> ManagerDecision:
     """Validate a Memory Manager output and plan its write operations.
 
@@ -183,6 +184,7 @@ def parse_manager(
         event_time: the event time of new memories and of updated ones.
         source: e.g. the dialogue turn id; recorded on every operation and in ``sources``.
         new_id_factory: gives the id of each new memory.
+        verbatim: when given, ADD and UPDATE must write one of these texts exactly.
 
     Returns:
         The planned ``AddOp`` / ``UpdateOp`` / ``DeleteOp`` in output order, and one
@@ -192,6 +194,12 @@ def parse_manager(
         OutputError: anything wrong; ``problems`` lists all of it and nothing is planned.
     """
     entries, problems = _check_entries(text, shown)
+    if verbatim is not None:
+        problems += [
+            f"entry {e.index}: {e.event} must write one of the new facts word for word"
+            for e in entries
+            if e.event in ("ADD", "UPDATE") and e.text not in verbatim
+        ]
     if problems:
         raise OutputError(_problems_message("invalid memory operations", problems), problems)
     sources = (source,) if source else ()

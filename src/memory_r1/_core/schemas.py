@@ -53,31 +53,35 @@ def facts_schema(
 
 
 def manager_schema(
-    max_items: int = DEFAULT_MAX_OPS, shown_ids: Sequence[str] | None = None
+    max_items: int = DEFAULT_MAX_OPS,
+    shown_ids: Sequence[str] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The schema of the Memory Manager's ``{"memory": [{id, text, event, old_memory?}]}``.
 
     ``max_items`` bounds the number of operations; it must cover the memories shown plus
     the new facts. With ``shown_ids`` the schema also carries the id rule, so that a
     constrained decoder cannot invent ids: UPDATE, DELETE and NONE take one of those ids,
-    ADD any id (and with no memories shown, ADD is the only operation).
+    ADD any id (and with no memories shown, ADD is the only operation). With ``texts``
+    (verbatim mode) ADD and UPDATE must write one of those texts.
 
     Example:
         >>> manager_schema(5)["properties"]["memory"]["items"]["required"]
         ['id', 'text', 'event']
     """
     _check_positive(max_items=max_items)
+    free = {"type": "string"}
+    new_text = {"type": "string", "enum": list(texts)} if texts is not None else free
     if shown_ids is None:
-        items = _op_item({"type": "string"}, list(MANAGER_EVENTS))
+        items = _op_item(free, list(MANAGER_EVENTS), free)
     elif not shown_ids:
-        items = _op_item({"type": "string"}, ["ADD"])
+        items = _op_item(free, ["ADD"], new_text)
     else:
-        items = {
-            "anyOf": [
-                _op_item({"type": "string", "enum": list(shown_ids)}, ["UPDATE", "DELETE", "NONE"]),
-                _op_item({"type": "string"}, ["ADD"]),
-            ]
-        }
+        shown = {"type": "string", "enum": list(shown_ids)}
+        alternatives = [_op_item(shown, ["DELETE", "NONE"], free)]
+        alternatives.append(_op_item(shown, ["UPDATE"], new_text))
+        alternatives.append(_op_item(free, ["ADD"], new_text))
+        items = {"anyOf": alternatives}
     return {
         "type": "object",
         "properties": {"memory": {"type": "array", "maxItems": max_items, "items": items}},
@@ -86,12 +90,14 @@ def manager_schema(
     }
 
 
-def _op_item(id_schema: dict[str, Any], events: list[str]) -> dict[str, Any]:
+def _op_item(
+    id_schema: dict[str, Any], events: list[str], text_schema: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
             "id": id_schema,
-            "text": {"type": "string"},
+            "text": text_schema,
             "event": {"type": "string", "enum": events},
             "old_memory": {"type": "string"},
         },
