@@ -13,6 +13,7 @@ from memory_r1.embeddings import Embedder, resolve_embedder
 from memory_r1.exceptions import ConfigurationError
 from memory_r1.llms.base import LLM
 from memory_r1.store.bank import Bank, Clock, utc_now
+from memory_r1.store.base import Retrieval
 from memory_r1.types import AddResult
 
 T = TypeVar("T")
@@ -80,12 +81,20 @@ def _llm(spec: LLM | str | None) -> LLM | None:
 
 def _open_bank(cfg: MemoryConfig, dim: int, clock: Clock) -> Bank:
     store = cfg.store
+    retrieval = Retrieval(mode=store.retrieval, rrf_k=store.rrf_k)
     if not store.is_server:
-        return Bank.open_embedded(store.path, dim, lock_timeout_s=store.lock_timeout_s, clock=clock)
+        return Bank.open_embedded(
+            store.path, dim, lock_timeout_s=store.lock_timeout_s, clock=clock, retrieval=retrieval
+        )
     if store.location == ":memory:":
         history: str | Path = store.path / "history.sqlite3" if store.path else ":memory:"
         return Bank.open_server(
-            dim, history_path=history, location=":memory:", collection=store.collection, clock=clock
+            dim,
+            history_path=history,
+            location=":memory:",
+            collection=store.collection,
+            clock=clock,
+            retrieval=retrieval,
         )
     if store.path is None:  # the config validator already says so; keep mypy informed
         raise ConfigurationError("a server bank needs store.path for its history log")
@@ -97,6 +106,7 @@ def _open_bank(cfg: MemoryConfig, dim: int, clock: Clock) -> Bank:
         api_key=key,
         collection=store.collection,
         clock=clock,
+        retrieval=retrieval,
     )
 
 

@@ -43,6 +43,12 @@ class StoreConfig(BaseModel):
     location: str | None = None
     collection: str = "memories"
     lock_timeout_s: float = Field(default=0.0, ge=0.0)
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid",
+        description="ranking of searches with query text: dense and BM25 fused by "
+        "reciprocal rank (the default), or one of them alone",
+    )
+    rrf_k: int = Field(default=2, ge=1, le=1000, description="reciprocal-rank fusion constant")
 
     @model_validator(mode="after")
     def _one_backend(self) -> StoreConfig:

@@ -99,8 +99,8 @@ def related_memories(
     vectors = yield Embed(tuple(facts))
     where = _actor_scope(scope, actor)
     seen: dict[UUID, MemoryItem] = {}
-    for vector in vectors:
-        hits: list[ScoredMemory] = yield from _call(bank.search, vector, where, k, None)
+    for fact, vector in zip(facts, vectors, strict=True):
+        hits: list[ScoredMemory] = yield from _call(bank.search, vector, where, k, None, fact)
         for hit in hits:
             seen.setdefault(hit.id, hit)
     return list(seen.values())
@@ -202,7 +202,7 @@ def answer(
     groups: list[tuple[str, list[ScoredMemory]]] = []
     for actor in actors:
         hits: list[ScoredMemory] = yield from _call(
-            bank.search, vector, _actor_scope(scope, actor), cfg.answer_k, None
+            bank.search, vector, _actor_scope(scope, actor), cfg.answer_k, None, question
         )
         groups.append((actor or "the user", hits))
     searched = time.perf_counter()

@@ -249,7 +249,9 @@ class MemoryCore:
         if threshold is not None and not isinstance(threshold, int | float):
             raise InvalidInputError(f"threshold must be a number, got {threshold!r}")
         (vector,) = yield Embed((text,))
-        hits: list[ScoredMemory] = yield Call(self.bank.search, (vector, where, limit, threshold))
+        hits: list[ScoredMemory] = yield Call(
+            self.bank.search, (vector, where, limit, threshold, text)
+        )
         return hits
 
     def get(self, memory_id: Any, scope: Scope | None) -> Flow[MemoryItem]:

@@ -25,7 +25,7 @@ from memory_r1._core.filters import Bool, Cond, Present, scope_condition
 from memory_r1._core.ops import AddOp, WriteOp, WritePlan, plan_writes
 from memory_r1._core.payload import payload_to_item
 from memory_r1.exceptions import BankLockedError, StorageError
-from memory_r1.store.base import Remove, StoreOp, VectorStore
+from memory_r1.store.base import Remove, Retrieval, StoreOp, VectorStore
 from memory_r1.store.history import HistoryLog, RawInput
 from memory_r1.types import EraseReport, HistoryRecord, MemoryItem, Scope, ScoredMemory
 
@@ -98,6 +98,7 @@ class Bank:
         *,
         lock_timeout_s: float = 0.0,
         clock: Clock = utc_now,
+        retrieval: Retrieval | None = None,
     ) -> Bank:
         """The embedded Qdrant engine in ``path`` (a temporary folder when ``None``)."""
         from memory_r1.store.edge import EdgeStore
@@ -108,7 +109,7 @@ class Bank:
         lock = FolderLock(folder, lock_timeout_s)
         try:
             log = HistoryLog(folder / "history.sqlite3")
-            store = EdgeStore(folder / "qdrant", dim)
+            store = EdgeStore(folder / "qdrant", dim, retrieval)
         except BaseException:
             lock.release()
             raise
@@ -121,12 +122,13 @@ class Bank:
         *,
         history_path: str | Path,
         clock: Clock = utc_now,
+        retrieval: Retrieval | None = None,
         **client_args: str | None,
     ) -> Bank:
         """A Qdrant server collection, with the history log in the local file ``history_path``."""
         from memory_r1.store.qdrant import QdrantStore
 
-        store = QdrantStore(dim, **client_args)  # type: ignore[arg-type]
+        store = QdrantStore(dim, retrieval=retrieval, **client_args)  # type: ignore[arg-type]
         if str(history_path) != ":memory:":
             Path(history_path).parent.mkdir(parents=True, exist_ok=True)
         return cls(store, HistoryLog(history_path), clock=clock)
@@ -181,10 +183,15 @@ class Bank:
         return [payload_to_item(h.id, h.payload) for h in self.store.retrieve(ids)]
 
     def search(
-        self, vector: Sequence[float], where: Cond, limit: int, threshold: float | None
+        self,
+        vector: Sequence[float],
+        where: Cond,
+        limit: int,
+        threshold: float | None,
+        text: str | None = None,
     ) -> list[ScoredMemory]:
-        """Nearest memories matching ``where``, best first."""
-        hits = self.store.search(vector, where, limit, threshold)
+        """The memories matching ``where`` that best fit ``vector`` (and ``text``), best first."""
+        hits = self.store.search(vector, where, limit, threshold, text)
         return [
             ScoredMemory(**payload_to_item(h.id, h.payload).model_dump(), score=h.score)
             for h in hits

@@ -14,7 +14,7 @@ from typing import Any
 
 from memory_r1._core.filters import Cond, Range, compile_filter
 from memory_r1.exceptions import DimensionMismatchError, StorageError
-from memory_r1.store.base import Hit, Overwrite, StoreOp, check_dim, group_upserts
+from memory_r1.store.base import Hit, Overwrite, Retrieval, StoreOp, check_dim, group_upserts
 
 # Each index costs an fsync at creation; the scope fields and status are what every read
 # filters on. Other fields are filtered within the (small) scope without an index.
@@ -51,6 +51,19 @@ class _EdgeVocabulary:
         return self.q.Filter(must=must or None, should=should or None, must_not=must_not or None)
 
 
+def _text_index(q: Any) -> Any:
+    """The BM25 index over memory text: words, lower-cased, ASCII-folded, English stems,
+    English stop words dropped."""
+    return q.TextIndexParams(
+        tokenizer=q.TokenizerType.Word,
+        lowercase=True,
+        ascii_folding=True,
+        stemmer=q.SnowballParams(q.SnowballLanguage.English),
+        stopwords=q.Language.English,
+        scoring=q.TextScoringParams(type=q.TextScoringType.Bm25),
+    )
+
+
 class EdgeStore:
     """The default store: an embedded Qdrant shard in ``path``.
 
@@ -63,12 +76,13 @@ class EdgeStore:
         StorageError: the engine could not open the shard.
     """
 
-    def __init__(self, path: str | Path, dim: int) -> None:
+    def __init__(self, path: str | Path, dim: int, retrieval: Retrieval | None = None) -> None:
         import qdrant_edge as q  # the engine is a core dependency; import it where it is used
 
         self._q = q
         self._vocab = _EdgeVocabulary(q)
         self._dim = dim
+        self.retrieval = retrieval or Retrieval()
         self.path = Path(path)
         config_file = self.path / "edge_config.json"
         try:
@@ -80,6 +94,8 @@ class EdgeStore:
                         f"makes {dim}-d ones; use the embedder the bank was built with"
                     )
                 self._shard = q.EdgeShard.load(str(self.path))
+                if "text" not in self._shard.info().payload_schema:  # a bank from before BM25
+                    self._shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
             else:
                 self._shard = self._create(q)
         except (DimensionMismatchError, StorageError):
@@ -98,6 +114,7 @@ class EdgeStore:
         )
         for name in _KEYWORD_FIELDS[1:]:
             shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+        shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
         return shard
 
     @property
@@ -121,17 +138,38 @@ class EdgeStore:
         return [Hit(str(r.id), r.payload or {}) for r in records]
 
     def search(
-        self, vector: Sequence[float], where: Cond, limit: int, threshold: float | None = None
+        self,
+        vector: Sequence[float],
+        where: Cond,
+        limit: int,
+        threshold: float | None = None,
+        text: str | None = None,
     ) -> list[Hit]:
         check_dim(vector, self._dim)
-        q = self._q
-        request = q.QueryRequest(
-            limit=limit,
-            query=q.Query.Nearest(list(vector)),
-            filter=compile_filter(where, self._vocab),
-            score_threshold=threshold,
-            with_payload=True,
-        )
+        q, r = self._q, self.retrieval
+        where_q = compile_filter(where, self._vocab)
+        dense = q.Query.Nearest(list(vector))
+        if not r.uses_text(text, threshold):
+            request = q.QueryRequest(
+                limit=limit, query=dense, filter=where_q, score_threshold=threshold,
+                with_payload=True,
+            )  # fmt: skip
+        elif r.mode == "bm25":
+            request = q.QueryRequest(
+                limit=limit, query=q.TextQuery("text", text), filter=where_q, with_payload=True
+            )
+        else:
+            n = max(r.candidates, limit)
+            request = q.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    q.Prefetch(limit=n, query=dense, filter=where_q),
+                    q.Prefetch(limit=n, query=q.TextQuery("text", text), filter=where_q),
+                ],
+                query=q.Fusion.Rrf(r.rrf_k),
+                filter=where_q,
+                with_payload=True,
+            )
         return [
             Hit(str(p.id), p.payload or {}, p.score) for p in self._call(self._shard.query, request)
         ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from memory_r1._core.filters import Cond, Range, compile_filter
 from memory_r1.exceptions import DimensionMismatchError, StorageError
-from memory_r1.store.base import Hit, Overwrite, StoreOp, check_dim, group_upserts
+from memory_r1.store.base import Hit, Overwrite, Retrieval, StoreOp, check_dim, group_upserts
 
 _KEYWORD_FIELDS = ("agent_id", "run_id", "status", "actor")
 _FLOAT_FIELDS = ("created_ts", "updated_ts", "event_ts")
@@ -50,6 +50,24 @@ class _ClientVocabulary:
         return self.m.Filter(must=must or None, should=should or None, must_not=must_not or None)
 
 
+def _text_index(m: Any, local: bool) -> Any:
+    """The BM25 index over memory text: the embedded engine's settings on a server;
+    qdrant-client's local mode supports only the default tokenization."""
+    if local:
+        return m.TextIndexParams(
+            type=m.TextIndexType.TEXT, scoring=m.TextScoringParams(type=m.TextScoringType.BM25)
+        )
+    return m.TextIndexParams(
+        type=m.TextIndexType.TEXT,
+        tokenizer=m.TokenizerType.WORD,
+        lowercase=True,
+        ascii_folding=True,
+        stemmer=m.SnowballParams(type=m.Snowball.SNOWBALL, language=m.SnowballLanguage.ENGLISH),
+        stopwords=m.Language.ENGLISH,
+        scoring=m.TextScoringParams(type=m.TextScoringType.BM25),
+    )
+
+
 class QdrantStore:
     """A collection on a Qdrant server (or qdrant-client's ``":memory:"`` mode).
 
@@ -60,6 +78,7 @@ class QdrantStore:
         location: ``":memory:"`` for qdrant-client's in-process test mode.
         collection: the collection's name.
         client: an existing ``QdrantClient`` to use instead of the three above.
+        retrieval: how searches with query text are ranked (hybrid by default).
 
     Raises:
         DimensionMismatchError: the collection holds vectors of another size.
@@ -75,26 +94,32 @@ class QdrantStore:
         location: str | None = None,
         collection: str = "memories",
         client: Any = None,
+        retrieval: Retrieval | None = None,
     ) -> None:
         from qdrant_client import QdrantClient, models
 
         self._m = models
+        self.retrieval = retrieval or Retrieval()
         self._vocab = _ClientVocabulary(models)
         self._dim = dim
         self.collection = collection
         self._client = client or QdrantClient(url=url, api_key=api_key, location=location)
+        # qdrant-client's in-process mode (``:memory:`` or a path) is a Python engine.
+        self._local = type(getattr(self._client, "_client", None)).__name__ == "QdrantLocal"
         self._call(self._ensure_collection)
 
     def _ensure_collection(self) -> None:
         m = self._m
         if self._client.collection_exists(self.collection):
-            vectors: Any = self._client.get_collection(self.collection).config.params.vectors
-            size = vectors.size
+            info: Any = self._client.get_collection(self.collection)
+            size = info.config.params.vectors.size
             if size != self._dim:
                 raise DimensionMismatchError(
                     f"collection {self.collection!r} holds {size}-d vectors but the embedder "
                     f"makes {self._dim}-d ones; use the embedder the bank was built with"
                 )
+            if "text" not in (info.payload_schema or {}):  # a collection from before BM25
+                self._client.create_payload_index(self.collection, "text", _text_index(m, self._local))
             return
         self._client.create_collection(
             self.collection,
@@ -110,6 +135,7 @@ class QdrantStore:
                 )
             for name in _FLOAT_FIELDS:
                 self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.FLOAT)
+            self._client.create_payload_index(self.collection, "text", _text_index(m, self._local))
 
     @property
     def dim(self) -> int:
@@ -138,17 +164,37 @@ class QdrantStore:
         return [Hit(str(r.id), r.payload or {}) for r in records]
 
     def search(
-        self, vector: Sequence[float], where: Cond, limit: int, threshold: float | None = None
+        self,
+        vector: Sequence[float],
+        where: Cond,
+        limit: int,
+        threshold: float | None = None,
+        text: str | None = None,
     ) -> list[Hit]:
         check_dim(vector, self._dim)
+        m, r = self._m, self.retrieval
+        where_q = compile_filter(where, self._vocab)
+        kwargs: dict[str, Any] = {"query": list(vector), "score_threshold": threshold}
+        if r.uses_text(text, threshold):
+            bm25 = m.TextQuery(text=m.TextQueryInput(query=text or ""))
+            if r.mode == "bm25":
+                kwargs = {"query": bm25, "using": "text"}
+            else:
+                n = max(r.candidates, limit)
+                kwargs = {
+                    "prefetch": [
+                        m.Prefetch(query=list(vector), filter=where_q, limit=n),
+                        m.Prefetch(query=bm25, using="text", filter=where_q, limit=n),
+                    ],
+                    "query": m.RrfQuery(rrf=m.Rrf(k=r.rrf_k)),
+                }
         response = self._call(
             self._client.query_points,
             self.collection,
-            query=list(vector),
-            query_filter=compile_filter(where, self._vocab),
+            query_filter=where_q,
             limit=limit,
-            score_threshold=threshold,
             with_payload=True,
+            **kwargs,
         )
         return [Hit(str(p.id), p.payload or {}, p.score) for p in response.points]
 
