@@ -8,7 +8,7 @@ from memory_r1._core.flows import AddRequest
 from memory_r1._core.prompts import Prompts
 from memory_r1.async_memory import AsyncMemory
 from memory_r1.config import AgentConfig, MemoryConfig, StoreConfig
-from memory_r1.embeddings import Embedder, HashingEmbedder
+from memory_r1.embeddings import Embedder, HashingEmbedder, resolve_embedder
 from memory_r1.exceptions import (
     BankLockedError,
     ConfigurationError,
@@ -23,6 +23,7 @@ from memory_r1.exceptions import (
     ScopeError,
     StorageError,
 )
+from memory_r1.llms import LLM, LLMResponse, Message, Usage, resolve_llm
 from memory_r1.memory import Memory
 from memory_r1.types import (
     AddResult,
@@ -43,6 +44,7 @@ from memory_r1.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LLM",
     "AddRequest",
     "AddResult",
     "AgentConfig",
@@ -59,6 +61,7 @@ __all__ = [
     "HistoryRecord",
     "InvalidInputError",
     "LLMError",
+    "LLMResponse",
     "ManagerOp",
     "Memory",
     "MemoryConfig",
@@ -66,6 +69,7 @@ __all__ = [
     "MemoryItem",
     "MemoryR1Error",
     "MemoryStatus",
+    "Message",
     "MissingDependencyError",
     "NotFoundError",
     "Page",
@@ -77,5 +81,8 @@ __all__ = [
     "StorageError",
     "StoreConfig",
     "TraceEvent",
+    "Usage",
     "__version__",
+    "resolve_embedder",
+    "resolve_llm",
 ]
