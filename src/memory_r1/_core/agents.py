@@ -169,7 +169,10 @@ def manage(
             max_tokens=cfg.manager_tokens,
             max_reasks=cfg.max_reasks,
             schema=manager_schema(
-                len(shown) + len(facts), list(shown), facts if cfg.verbatim else None
+                len(shown) + len(facts),
+                list(shown),
+                facts if cfg.verbatim else None,
+                [m.text for m in shown.values()] if cfg.verbatim else None,
             ),
         )
         usage += u2

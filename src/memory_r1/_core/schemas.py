@@ -25,6 +25,8 @@ __all__ = [
 DEFAULT_MAX_FACTS = 20
 DEFAULT_MAX_OPS = 64
 MAX_FACT_CHARS = 300
+MAX_MEMORY_CHARS = 1000  # a memory text the manager writes (merged facts run longer)
+MAX_ID_CHARS = 16
 MANAGER_EVENTS = ("ADD", "UPDATE", "DELETE", "NONE")
 
 
@@ -56,6 +58,7 @@ def manager_schema(
     max_items: int = DEFAULT_MAX_OPS,
     shown_ids: Sequence[str] | None = None,
     texts: Sequence[str] | None = None,
+    shown_texts: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The schema of the Memory Manager's ``{"memory": [{id, text, event, old_memory?}]}``.
 
@@ -63,24 +66,28 @@ def manager_schema(
     the new facts. With ``shown_ids`` the schema also carries the id rule, so that a
     constrained decoder cannot invent ids: UPDATE, DELETE and NONE take one of those ids,
     ADD any id (and with no memories shown, ADD is the only operation). With ``texts``
-    (verbatim mode) ADD and UPDATE must write one of those texts.
+    (verbatim mode) ADD and UPDATE must write one of those texts, and with ``shown_texts``
+    DELETE, NONE and ``old_memory`` repeat a shown memory's text. Every free string is
+    bounded, so a greedy decoding loop inside one ends instead of eating the budget.
 
     Example:
         >>> manager_schema(5)["properties"]["memory"]["items"]["required"]
         ['id', 'text', 'event']
     """
     _check_positive(max_items=max_items)
-    free = {"type": "string"}
+    free: dict[str, Any] = {"type": "string", "maxLength": MAX_MEMORY_CHARS}
+    any_id: dict[str, Any] = {"type": "string", "maxLength": MAX_ID_CHARS}
     new_text = {"type": "string", "enum": list(texts)} if texts is not None else free
+    kept = {"type": "string", "enum": list(shown_texts)} if shown_texts else free
     if shown_ids is None:
-        items = _op_item(free, list(MANAGER_EVENTS), free)
+        items = _op_item(any_id, list(MANAGER_EVENTS), free, free)
     elif not shown_ids:
-        items = _op_item(free, ["ADD"], new_text)
+        items = _op_item(any_id, ["ADD"], new_text, kept)
     else:
         shown = {"type": "string", "enum": list(shown_ids)}
-        alternatives = [_op_item(shown, ["DELETE", "NONE"], free)]
-        alternatives.append(_op_item(shown, ["UPDATE"], new_text))
-        alternatives.append(_op_item(free, ["ADD"], new_text))
+        alternatives = [_op_item(shown, ["DELETE", "NONE"], kept, kept)]
+        alternatives.append(_op_item(shown, ["UPDATE"], new_text, kept))
+        alternatives.append(_op_item(any_id, ["ADD"], new_text, kept))
         items = {"anyOf": alternatives}
     return {
         "type": "object",
@@ -91,7 +98,10 @@ def manager_schema(
 
 
 def _op_item(
-    id_schema: dict[str, Any], events: list[str], text_schema: dict[str, Any]
+    id_schema: dict[str, Any],
+    events: list[str],
+    text_schema: dict[str, Any],
+    old_schema: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "type": "object",
@@ -99,7 +109,7 @@ def _op_item(
             "id": id_schema,
             "text": text_schema,
             "event": {"type": "string", "enum": events},
-            "old_memory": {"type": "string"},
+            "old_memory": old_schema,
         },
         "required": ["id", "text", "event"],
         "additionalProperties": False,
