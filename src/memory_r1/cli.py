@@ -237,6 +237,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["history"].add_argument("memory_id")
     sub.choices["ask"].add_argument("question")
     sub.choices["ask"].add_argument("--model", default="smollm2")
+    from memory_r1.eval.cli import add_eval_commands  # eval locomo / eval report
+
+    add_eval_commands(sub)
     return p
 
 

@@ -119,7 +119,9 @@ class QdrantStore:
                     f"makes {self._dim}-d ones; use the embedder the bank was built with"
                 )
             if "text" not in (info.payload_schema or {}):  # a collection from before BM25
-                self._client.create_payload_index(self.collection, "text", _text_index(m, self._local))
+                self._client.create_payload_index(
+                    self.collection, "text", _text_index(m, self._local)
+                )
             return
         self._client.create_collection(
             self.collection,
