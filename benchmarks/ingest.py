@@ -6,6 +6,7 @@ LLM calls and prompt/completion tokens per turn, and the library's own time per 
 (everything except the LLM call). Run:
 
     python benchmarks/ingest.py [--conversation 0] [--embedder hashing|sentence-transformers]
+    python benchmarks/ingest.py --all      # all ten conversations (5,882 turns): wall time
 
 LoCoMo is read from $MEMORY_R1_LOCOMO or ../shared/data/locomo/locomo10.json (CC BY-NC 4.0;
 never copied into this repository).
@@ -109,8 +110,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversation", type=int, default=0)
     parser.add_argument("--embedder", default="hashing:384")
+    parser.add_argument("--all", action="store_true", help="every conversation, one after another")
     args = parser.parse_args()
     data = json.loads(locomo_path().read_text())
+    if args.all:
+        start = time.perf_counter()
+        totals = [run(c, args.embedder) for c in data]
+        wall = time.perf_counter() - start
+        n = sum(int(t["turns"]) for t in totals)
+        calls = sum(t["llm_calls_per_turn"] * t["turns"] for t in totals) / n
+        print(f"all {len(data)} conversations, {n} turns, embedder {args.embedder}: {wall:.1f} s")
+        print(f"({n / wall:.0f} turns/s, {calls:.2f} LLM calls per turn, scripted policy)")
+        return
     conversation = data[args.conversation]
     figures = run(conversation, args.embedder)
     print(f"conversation {conversation['sample_id']}, embedder {args.embedder}")
