@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -28,7 +29,7 @@ from memory_r1 import HashingEmbedder, Memory
 from memory_r1.testing import ScriptedLLM
 
 from langchain_memory_r1 import MemoryR1Embeddings, MemoryR1Store
-from lc_support import agent, facts, ops, tool_call
+from lc_support import agent, bank_config, facts, ops, tool_call
 
 NS = ("memories", "alice")
 FACTS = {
@@ -61,10 +62,15 @@ def exercise(store: BaseStore) -> dict[str, Any]:
     }
 
 
-def test_same_results_as_in_memory_store(memory: Memory) -> None:
+def test_same_results_as_in_memory_store(tmp_path: Path) -> None:
+    # InMemoryStore ranks by cosine alone, so the bank uses dense retrieval here (memory-r1's
+    # default, hybrid, fuses a BM25 ranking and reports fusion scores).
+    config = bank_config(tmp_path / "bank")
+    config["store"]["retrieval"] = "dense"
     embed = MemoryR1Embeddings(HashingEmbedder(64))
     reference = InMemoryStore(index={"dims": 64, "embed": embed, "fields": ["content"]})
-    expected, got = exercise(reference), exercise(MemoryR1Store(memory))
+    with Memory(config) as memory:
+        expected, got = exercise(reference), exercise(MemoryR1Store(memory))
     assert got == expected
     assert got["ranked"][0][0][0] == "tea" and got["deleted"] is None
 
