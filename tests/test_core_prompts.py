@@ -208,10 +208,10 @@ def test_manager_schema_shape() -> None:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "id": {"type": "string"},
-                        "text": {"type": "string"},
+                        "id": {"type": "string", "maxLength": 16},
+                        "text": {"type": "string", "maxLength": 1000},
                         "event": {"type": "string", "enum": ["ADD", "UPDATE", "DELETE", "NONE"]},
-                        "old_memory": {"type": "string"},
+                        "old_memory": {"type": "string", "maxLength": 1000},
                     },
                     "required": ["id", "text", "event"],
                     "additionalProperties": False,
