@@ -431,3 +431,33 @@ def test_verbatim_mode_rejects_rewritten_texts_and_changes_nothing(
             turn,
             "I live in Boston.",
         )
+
+
+def test_a_fact_stored_word_for_word_is_embedded_once(tmp_path: Path, llm: ScriptedLLM) -> None:
+    from memory_r1 import HashingEmbedder
+
+    class Counting(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__(64)
+            self.texts: list[str] = []
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            self.texts += list(texts)
+            return super().embed(texts)
+
+    embedder = Counting()
+    fact, merged = "Caroline adopted a cat named Miso", "Caroline has a cat, Miso, and a dog"
+    cfg = {"store": {"path": str(tmp_path / "b")}, "agents": {"max_reasks": 0}}
+    with Memory(cfg, llm=llm, embedder=embedder) as m:
+        script(llm, facts(fact), ops({"id": "0", "text": fact, "event": "ADD"}))
+        m.add(fact, **CAROLINE)
+        assert embedder.texts == [fact]  # the search vector is the stored vector
+        (stored,) = m.search(fact, **CAROLINE, threshold=0.99)
+        assert stored.text == fact
+        embedder.texts.clear()
+        script(
+            llm, facts("Caroline got a dog"), ops({"id": "0", "text": merged, "event": "UPDATE"})
+        )
+        m.add("I got a dog", **CAROLINE)
+        assert embedder.texts == ["Caroline got a dog", merged]  # a new text needs its vector
+        assert m.search(merged, **CAROLINE, threshold=0.99)[0].text == merged

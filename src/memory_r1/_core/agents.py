@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from memory_r1._core.answer_parsing import REASK_ANSWER, parse_answer
@@ -93,10 +93,15 @@ def speaker_groups(turns: Sequence[tuple[str | None, str]]) -> list[tuple[str | 
 
 
 def related_memories(
-    bank: Bank, facts: Sequence[str], scope: Scope, actor: str | None, k: int
+    bank: Bank,
+    facts: Sequence[str],
+    vectors: Sequence[Any],
+    scope: Scope,
+    actor: str | None,
+    k: int,
 ) -> Flow[list[MemoryItem]]:
-    """The active memories of this speaker's bank closest to any of ``facts``, deduplicated."""
-    vectors = yield Embed(tuple(facts))
+    """The active memories of this speaker's bank closest to any of ``facts`` (embedded as
+    ``vectors``), deduplicated."""
     where = _actor_scope(scope, actor)
     seen: dict[UUID, MemoryItem] = {}
     for fact, vector in zip(facts, vectors, strict=True):
@@ -104,6 +109,17 @@ def related_memories(
         for hit in hits:
             seen.setdefault(hit.id, hit)
     return list(seen.values())
+
+
+class Managed(NamedTuple):
+    """What the Memory Manager decided, and the facts' vectors (reused when a memory's text
+    is a fact word for word, so no text is embedded twice)."""
+
+    ops: list[WriteOp]
+    facts: list[str]
+    decisions: list[ManagerOp]
+    usage: Usage
+    vectors: dict[str, Any]
 
 
 def extract(
@@ -139,11 +155,12 @@ def manage(
     scope: Scope,
     event_time: datetime | None,
     source: str | None,
-) -> Flow[tuple[list[WriteOp], list[str], list[ManagerOp], Usage]]:
+) -> Flow[Managed]:
     """Extract facts per speaker and let the Memory Manager plan operations on their bank."""
     ops: list[WriteOp] = []
     all_facts: list[str] = []
     decisions: list[ManagerOp] = []
+    known: dict[str, Any] = {}
     usage = Usage()
     for actor, texts in speaker_groups(turns):
         facts, u1 = yield from extract(llm, prompts, cfg, actor, texts, event_time)
@@ -151,7 +168,9 @@ def manage(
         if not facts:
             continue
         all_facts += facts
-        related = yield from related_memories(bank, facts, scope, actor, cfg.related_k)
+        vectors = yield Embed(tuple(facts))
+        known.update(zip(facts, vectors, strict=True))
+        related = yield from related_memories(bank, facts, vectors, scope, actor, cfg.related_k)
         shown = short_ids(related)
         decision, u2 = yield from ask(
             llm,
@@ -186,7 +205,7 @@ def manage(
             )
             for r in decision.records
         ]
-    return ops, all_facts, decisions, usage
+    return Managed(ops, all_facts, decisions, usage, known)
 
 
 def answer(

@@ -121,7 +121,7 @@ class MemoryCore:
 
     def _add_inferred(self, c: _Checked) -> Flow[AddResult]:
         assert self.llm is not None  # _check made sure
-        ops, facts, decisions, usage = yield from agents.manage(
+        managed = yield from agents.manage(
             self.bank,
             self.llm,
             self.prompts,
@@ -131,22 +131,36 @@ class MemoryCore:
             c.event_time,
             c.req.source,
         )
-        ops = [replace(op, metadata=c.metadata) if isinstance(op, AddOp) else op for op in ops]
+        ops = [
+            replace(op, metadata=c.metadata) if isinstance(op, AddOp) else op for op in managed.ops
+        ]
         raw = _raw_input(self.bank, c)
-        plan = yield from self.write(ops, c.scope, [raw])
+        plan = yield from self.write(ops, c.scope, [raw], known=managed.vectors)
         result = AddResult(
-            events=plan.events, input_id=raw.id, facts=facts, decisions=decisions, usage=usage
+            events=plan.events,
+            input_id=raw.id,
+            facts=managed.facts,
+            decisions=managed.decisions,
+            usage=managed.usage,
         )
         yield Emit(TraceEvent(kind="write", data=result.model_dump(mode="json")))
         return result
 
     def write(
-        self, ops: list[WriteOp], guard: Scope | None, inputs: Sequence[RawInput] = ()
+        self,
+        ops: list[WriteOp],
+        guard: Scope | None,
+        inputs: Sequence[RawInput] = (),
+        known: Mapping[str, Any] | None = None,
     ) -> Flow[WritePlan]:
-        """Embed what needs a vector, then commit ``ops`` (and raw inputs) as one batch."""
+        """Embed what needs a vector (unless ``known`` has that text's vector already), then
+        commit ``ops`` (and raw inputs) as one batch."""
+        known = known or {}
         texts = {i: t for i, op in enumerate(ops) if (t := needs_vector(op)) is not None}
-        vectors = yield Embed(tuple(texts.values()))
-        by_op = dict(zip(texts, vectors, strict=True))
+        todo = {i: t for i, t in texts.items() if t not in known}
+        vectors = yield Embed(tuple(todo.values()))
+        fresh = dict(zip(todo, vectors, strict=True))
+        by_op = {i: fresh[i] if i in fresh else known[t] for i, t in texts.items()}
         plan: WritePlan = yield Call(
             self.bank.commit, (ops, by_op), {"guard": guard, "inputs": inputs}
         )
