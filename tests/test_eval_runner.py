@@ -22,7 +22,12 @@ from memory_r1.eval._records import EvalConfig, IngestRecord, QuestionRecord, re
 from memory_r1.eval.locomo import LoCoMo, parse_locomo
 from memory_r1.eval.runner import plan_questions, run_locomo
 from memory_r1.eval.systems import FullContextSystem, Setup, make_system
-from memory_r1.exceptions import ConfigurationError, LLMError, MissingDependencyError
+from memory_r1.exceptions import (
+    ConfigurationError,
+    InvalidInputError,
+    LLMError,
+    MissingDependencyError,
+)
 from memory_r1.llms.base import Message
 from memory_r1.testing import CallInfo, FunctionLLM, HashingEmbedder
 
@@ -316,3 +321,20 @@ def test_mem0_end_to_end_when_installed(tmp_path: Path) -> None:
     assert ingestion.calls == 2 * 8 and ingestion.memories == 15  # 8 batches of 2, per speaker
     cat = {r.qa_id: r for r in got}["mini-1/q0"]
     assert cat.selected == ["D1:1", "D1:2"]  # the batch the memory came from
+
+
+def test_a_record_torn_inside_a_multibyte_character_is_ignored(tmp_path: Path) -> None:
+    from memory_r1.eval._records import JsonlWriter
+
+    path = tmp_path / "ingest.jsonl"
+    record = IngestRecord(system="rag-turns", sample_id="café-1", turns=2)
+    with JsonlWriter(path) as writer:
+        writer.write(record)
+    full = path.read_bytes()
+    line = json.dumps(record.model_dump(mode="json"), ensure_ascii=False).encode()
+    cut = line.index("é".encode()) + 1  # a killed run stopped between the two bytes of "é"
+    path.write_bytes(full + line[:cut])
+    assert read_jsonl(path, IngestRecord) == [record]
+    path.write_bytes(full.replace("é".encode(), b"\xff"))  # a complete line that is not UTF-8
+    with pytest.raises(InvalidInputError, match="not UTF-8"):
+        read_jsonl(path, IngestRecord)

@@ -204,9 +204,15 @@ def read_jsonl(path: Path, model: type[M]) -> list[M]:
 
 
 def _complete_lines(path: Path) -> Iterator[tuple[int, str]]:
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")[:-1]  # the piece after the last newline is unfinished or empty
-    return ((i, line) for i, line in enumerate(lines, 1) if line.strip())
+    # Split bytes, not text: a write cut short can end inside a multi-byte character.
+    lines = path.read_bytes().split(b"\n")[:-1]  # after the last newline: unfinished or empty
+    for number, raw in enumerate(lines, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{path}:{number}: not UTF-8: {exc}") from exc
+        if line.strip():
+            yield number, line
 
 
 class JsonlWriter:
