@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,8 @@ def item_to_payload(item: MemoryItem) -> dict[str, Any]:
         "status": item.status.value,
         "version": item.version,
         "sources": list(item.sources),
-        "metadata": item.metadata,
+        "metadata": item.metadata,  # for filters
+        "metadata_json": json.dumps(item.metadata),  # exact: the engine may round floats by 1 ulp
         "created_at": item.created_at.isoformat(),
         "created_ts": item.created_at.timestamp(),
         "updated_at": item.updated_at.isoformat(),
@@ -41,8 +43,14 @@ def payload_to_item(point_id: str | UUID, payload: dict[str, Any]) -> MemoryItem
         event_time=datetime.fromisoformat(event) if event else None,
         created_at=datetime.fromisoformat(payload["created_at"]),
         updated_at=datetime.fromisoformat(payload["updated_at"]),
-        metadata=payload.get("metadata") or {},
+        metadata=_metadata(payload),
         sources=payload.get("sources") or [],
         status=MemoryStatus(payload.get("status", "active")),
         version=int(payload.get("version", 1)),
     )
+
+
+def _metadata(payload: dict[str, Any]) -> dict[str, Any]:
+    """The exact copy when the payload has one (banks written before it lack it)."""
+    exact = payload.get("metadata_json")
+    return dict(json.loads(exact)) if exact is not None else payload.get("metadata") or {}

@@ -18,6 +18,7 @@ MAX_TEXT_CHARS = 100_000
 MAX_METADATA_BYTES = 64_000
 MAX_METADATA_DEPTH = 8
 MAX_ID_CHARS = 256
+INT64 = (-(2**63), 2**63)  # Qdrant stores payload integers as i64
 
 
 def check_text(text: Any, *, what: str = "text", max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -57,7 +58,8 @@ def check_scope(
 
 
 def check_metadata(metadata: Any) -> dict[str, JsonValue]:
-    """Metadata: a JSON object with string keys, finite numbers, bounded depth and size."""
+    """Metadata: a JSON object with string keys, finite numbers, 64-bit integers, bounded depth
+    and size."""
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
@@ -89,6 +91,8 @@ def _check_json(value: Any, depth: int) -> None:
             raise InvalidInputError("metadata numbers must be finite (no NaN or infinity)")
     elif isinstance(value, str):
         _check_str(value)
+    elif isinstance(value, int) and not INT64[0] <= value < INT64[1]:
+        raise InvalidInputError(f"metadata integer {value} is outside the 64-bit signed range")
     elif value is not None and not isinstance(value, bool | int):
         raise InvalidInputError(f"metadata value of type {type(value).__name__} is not JSON")
 
