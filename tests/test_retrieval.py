@@ -74,6 +74,39 @@ def test_an_embedded_bank_from_before_bm25_gains_the_text_index(tmp_path: Path) 
         store.close()
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "bm25"])
+def test_an_embedded_bank_without_sparse_vectors_still_ranks_by_bm25(
+    tmp_path: Path, mode: str
+) -> None:
+    import qdrant_edge as q
+
+    # A bank as created before BM25 moved to sparse vectors: dense vectors only.
+    params = q.EdgeVectorParams(size=64, distance=q.Distance.Cosine)
+    q.EdgeShard.create(str(tmp_path / "b" / "qdrant"), q.EdgeConfig(vectors=params)).close()
+    cfg = {"store": {"path": str(tmp_path / "b"), "retrieval": mode}, "embedder": "hashing:64"}
+    with Memory(cfg) as mem:
+        assert mem._bank.store._bm25 is None  # the full-text index path
+        for text in DOCS:
+            mem.add(text, user_id="u", infer=False)
+        hits = mem.search("Which agencies did she research?", user_id="u", limit=4)
+        assert hits[0].text == DOCS[0]
+        assert len(hits) == (1 if mode == "bm25" else 4)
+
+
+def test_new_embedded_banks_keep_a_bm25_sparse_vector_per_memory(tmp_path: Path) -> None:
+    cfg = {"store": {"path": str(tmp_path / "b")}, "embedder": "hashing:64"}
+    with Memory(cfg) as mem:
+        mid = mem.add(DOCS[0], user_id="u", infer=False).ids[0]
+        mem.update(mid, "Caroline visited a pottery class")  # new text, new sparse vector
+        shard = mem._bank.store._shard
+        (record,) = shard.retrieve([str(mid)], False, True)
+        assert len(record.vector["bm25"].indices) == 4  # caroline visit pottery class
+        assert [h.text for h in mem.search("pottery", user_id="u")] == [
+            "Caroline visited a pottery class"
+        ]
+        assert mem.search("adoption agencies", user_id="u", threshold=0.99) == []
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_every_mode_passes_the_answer_agent_its_speakers_memories(
     tmp_path: Path, mode: str

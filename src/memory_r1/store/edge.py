@@ -3,6 +3,11 @@
 One shard per bank folder, cosine distance, write-ahead log on, payload indexes on the
 scope fields (``user_id`` as the tenant key), status and times. The engine itself refuses
 a second opener of the same folder; ``Bank`` takes a lock first so that the error is clear.
+
+BM25 is a sparse vector per memory (the engine's own BM25 model, IDF applied at search
+time), so a scoped search scores only the scope's points: its cost follows the scope, not
+the bank. Banks created before sparse vectors keep BM25 over a full-text payload index,
+whose cost grows with the whole bank.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from memory_r1.store.base import Hit, Overwrite, Retrieval, StoreOp, check_dim, 
 # Each index costs an fsync at creation; the scope fields and status are what every read
 # filters on. Other fields are filtered within the (small) scope without an index.
 _KEYWORD_FIELDS = ("user_id", "agent_id", "run_id", "status")
+_SPARSE = "bm25"  # the sparse vector's name
+_BM25_AVG_LEN = 16.0  # words per memory after stop words, for BM25's length normalisation
 
 
 class _EdgeVocabulary:
@@ -64,6 +71,19 @@ def _text_index(q: Any) -> Any:
     )
 
 
+def _bm25_model(q: Any) -> Any:
+    """The sparse BM25 encoder, analysing text as ``_text_index`` does."""
+    return q.Bm25(
+        q.Bm25Config(
+            avg_len=_BM25_AVG_LEN,
+            tokenizer=q.TokenizerType.Word,
+            language="english",
+            lowercase=True,
+            ascii_folding=True,
+        )
+    )
+
+
 class EdgeStore:
     """The default store: an embedded Qdrant shard in ``path``.
 
@@ -84,6 +104,8 @@ class EdgeStore:
         self._dim = dim
         self.retrieval = retrieval or Retrieval()
         self.path = Path(path)
+        self._sparse = False  # set when the shard is created or opened
+        self._bm25: Any = None
         config_file = self.path / "edge_config.json"
         try:
             if config_file.exists():
@@ -94,10 +116,10 @@ class EdgeStore:
                         f"makes {dim}-d ones; use the embedder the bank was built with"
                     )
                 self._shard = q.EdgeShard.load(str(self.path))
-                if "text" not in self._shard.info().payload_schema:  # a bank from before BM25
-                    self._shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
+                self._legacy_text_index(q)
             else:
                 self._shard = self._create(q)
+            self._bm25 = _bm25_model(q) if self._sparse else None
         except (DimensionMismatchError, StorageError):
             raise
         except Exception as exc:  # the engine raises plain Exception
@@ -107,15 +129,27 @@ class EdgeStore:
 
     def _create(self, q: Any) -> Any:
         self.path.mkdir(parents=True, exist_ok=True)
-        params = q.EdgeVectorParams(size=self._dim, distance=q.Distance.Cosine)
-        shard = q.EdgeShard.create(str(self.path), q.EdgeConfig(vectors=params, wal_enabled=True))
+        config = q.EdgeConfig(
+            vectors=q.EdgeVectorParams(size=self._dim, distance=q.Distance.Cosine),
+            sparse_vectors={_SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            wal_enabled=True,
+        )
+        shard = q.EdgeShard.create(str(self.path), config)
         shard.update(
             q.UpdateOperation.create_field_index("user_id", q.KeywordIndexParams(is_tenant=True))
         )
         for name in _KEYWORD_FIELDS[1:]:
             shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
-        shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
+        self._sparse = True
         return shard
+
+    def _legacy_text_index(self, q: Any) -> None:
+        """A bank created before sparse vectors ranks BM25 by a full-text index (added to
+        banks from before BM25)."""
+        config = json.loads((self.path / "edge_config.json").read_text())
+        self._sparse = _SPARSE in (config.get("sparse_vectors") or {})
+        if not self._sparse and "text" not in self._shard.info().payload_schema:
+            self._shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
 
     @property
     def dim(self) -> int:
@@ -125,7 +159,9 @@ class EdgeStore:
         q = self._q
         for group in group_upserts(ops):
             if isinstance(group, list):
-                points = [q.Point(op.id, self._checked(op.vector), op.payload) for op in group]
+                points = [
+                    q.Point(op.id, self._vectors(op.vector, op.payload), op.payload) for op in group
+                ]
                 update = q.UpdateOperation.upsert_points(points)
             elif isinstance(group, Overwrite):
                 update = q.UpdateOperation.overwrite_payload([group.id], group.payload)
@@ -149,14 +185,14 @@ class EdgeStore:
         q, r = self._q, self.retrieval
         where_q = compile_filter(where, self._vocab)
         dense = q.Query.Nearest(list(vector))
-        if not r.uses_text(text, threshold):
+        if text is None or not r.uses_text(text, threshold):
             request = q.QueryRequest(
                 limit=limit, query=dense, filter=where_q, score_threshold=threshold,
                 with_payload=True,
             )  # fmt: skip
         elif r.mode == "bm25":
             request = q.QueryRequest(
-                limit=limit, query=q.TextQuery("text", text), filter=where_q, with_payload=True
+                limit=limit, query=self._bm25_query(text), filter=where_q, with_payload=True
             )
         else:
             n = max(r.candidates, limit)
@@ -164,7 +200,7 @@ class EdgeStore:
                 limit=limit,
                 prefetches=[
                     q.Prefetch(limit=n, query=dense, filter=where_q),
-                    q.Prefetch(limit=n, query=q.TextQuery("text", text), filter=where_q),
+                    q.Prefetch(limit=n, query=self._bm25_query(text), filter=where_q),
                 ],
                 query=q.Fusion.Rrf(r.rrf_k),
                 filter=where_q,
@@ -197,9 +233,16 @@ class EdgeStore:
         finally:
             self._shard.close()
 
-    def _checked(self, vector: list[float]) -> list[float]:
+    def _vectors(self, vector: list[float], payload: dict[str, Any]) -> Any:
         check_dim(vector, self._dim)
-        return vector
+        if self._bm25 is None:
+            return vector
+        return {"": vector, _SPARSE: self._bm25.embed_document(payload["text"])}
+
+    def _bm25_query(self, text: str) -> Any:
+        if self._bm25 is None:
+            return self._q.TextQuery("text", text)
+        return self._q.Query.Nearest(self._bm25.embed_query(text), using=_SPARSE)
 
     @staticmethod
     def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
