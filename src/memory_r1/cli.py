@@ -143,7 +143,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(
                 "(small-model mode: a 135M model cannot extract facts, so each turn is the "
                 "fact and the manager\n only chooses the operations; use --model "
-                "litellm:<model> for the full pipeline)\n"
+                "openai:<model> or litellm:<model> for the full pipeline)\n"
             )
         _agents_demo(mem)
     return 0
@@ -212,7 +212,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--model",
         default="smollm2",
-        help="the agents' LLM: smollm2 (offline), litellm:<model>, hf:<dir>, gguf:<file>",
+        help="the agents' LLM: smollm2 (offline), openai:<model>, litellm:<model>, hf:<dir>, "
+        "gguf:<file>",
     )
     demo.add_argument("--embedder", default="sentence-transformers")
     demo.set_defaults(fn=_cmd_demo)

@@ -105,7 +105,8 @@ class MemoryConfig(BaseModel):
     embedder_args: dict[str, Any] = Field(default_factory=dict)
     llm: str | None = Field(
         default=None,
-        description="the Memory Manager's (and extractor's) model: 'litellm:<model>', 'hf:<dir>', "
+        description="the Memory Manager's (and extractor's) model: 'openai:<model>' (OpenAI "
+        "or an OpenAI-compatible server at $OPENAI_BASE_URL), 'litellm:<model>', 'hf:<dir>', "
         "'gguf:<file>' or 'smollm2'; needed for add(infer=True) and answer()",
     )
     answer_llm: str | None = Field(

@@ -47,7 +47,9 @@ def _locomo_parser(sub: Any) -> None:
         dest="systems",
         help="a system to evaluate; repeat for several (default: memory-r1)",
     )
-    p.add_argument("--model", required=True, help="manager/extractor LLM: litellm:<model>, ...")
+    p.add_argument(
+        "--model", required=True, help="manager/extractor LLM: openai:<model>, litellm:<model>, ..."
+    )
     p.add_argument("--answer-model", help="Answer Agent LLM for every system (default: --model)")
     p.add_argument("--judge", help="LLM judge spec (default: no judge, no J)")
     p.add_argument("--judge-runs", type=int, default=1, help="judge calls per answer")

@@ -1,8 +1,9 @@
 """LLM backends behind one protocol, and ``resolve_llm`` to build one from a string.
 
 Only the protocol and the fakes are imported here; backends (and their heavy
-dependencies) are imported when ``resolve_llm`` needs them. Import ``LiteLLM`` from
-``memory_r1.llms.litellm`` and ``TransformersLLM`` from ``memory_r1.llms.transformers``.
+dependencies) are imported when ``resolve_llm`` needs them. Import ``OpenAILLM`` from
+``memory_r1.llms.openai``, ``LiteLLM`` from ``memory_r1.llms.litellm`` and
+``TransformersLLM`` from ``memory_r1.llms.transformers``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ __all__ = [
     "resolve_llm",
 ]
 
-_PREFIXES = ("litellm", "hf", "gguf")
+_PREFIXES = ("openai", "litellm", "hf", "gguf")
 _ALIASES = ("smollm2",)
 _VALID = (
+    "'openai:<model>' (OpenAI or any OpenAI-compatible server via base_url=, e.g. "
+    "'openai:gpt-4o-mini'), "
     "'litellm:<model>' (e.g. 'litellm:openai/gpt-4o-mini', 'litellm:ollama/qwen2.5:7b'), "
     "'hf:<path or hub id>', 'gguf:<path.gguf>', 'smollm2', or an LLM instance"
 )
@@ -44,10 +47,13 @@ def resolve_llm(spec: str | LLM, **kwargs: Any) -> LLM:
     The spec is split on its first colon only, so model names may contain colons.
 
     Args:
-        spec: ``"litellm:<model>"``, ``"hf:<path>"``, ``"gguf:<file.gguf>"``,
-            ``"smollm2"`` (the bundled SmolLM2 GGUF), or an object implementing ``LLM``.
-        **kwargs: forwarded to the backend's constructor (``LiteLLM`` or
-            ``TransformersLLM``), e.g. ``api_base=...`` or ``json_mode="off"``.
+        spec: ``"openai:<model>"`` (the ``openai`` SDK: OpenAI, or any OpenAI-compatible
+            server given ``base_url=``), ``"litellm:<model>"`` (any provider litellm
+            routes to), ``"hf:<path>"``, ``"gguf:<file.gguf>"``, ``"smollm2"`` (the
+            bundled SmolLM2 GGUF), or an object implementing ``LLM``.
+        **kwargs: forwarded to the backend's constructor (``OpenAILLM``, ``LiteLLM`` or
+            ``TransformersLLM``), e.g. ``base_url=...``, ``api_base=...`` or
+            ``json_mode="off"``.
 
     Returns:
         The LLM.
@@ -58,6 +64,10 @@ def resolve_llm(spec: str | LLM, **kwargs: Any) -> LLM:
         MissingDependencyError: the backend's extra is not installed.
 
     Example:
+        >>> resolve_llm("openai:gpt-4o-mini").name
+        'openai:gpt-4o-mini'
+        >>> resolve_llm("openai:qwen2.5:7b", base_url="http://localhost:11434/v1")
+        OpenAILLM('qwen2.5:7b', base_url='http://localhost:11434/v1', json_mode='auto')
         >>> resolve_llm("litellm:ollama/qwen2.5:7b").name
         'litellm:ollama/qwen2.5:7b'
     """
@@ -80,6 +90,10 @@ def resolve_llm(spec: str | LLM, **kwargs: Any) -> LLM:
     rest = rest.strip()
     if not rest:
         raise ConfigurationError(f"LLM spec {spec!r} names no model after {prefix + ':'!r}")
+    if prefix == "openai":
+        from memory_r1.llms.openai import OpenAILLM
+
+        return OpenAILLM(rest, **kwargs)
     if prefix == "litellm":
         from memory_r1.llms.litellm import LiteLLM
 

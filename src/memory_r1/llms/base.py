@@ -67,8 +67,8 @@ class LLMResponse(BaseModel):
 
 @runtime_checkable
 class LLM(Protocol):
-    """A chat model. Implementations: litellm, transformers (hf/gguf), and the fakes in
-    ``memory_r1.testing``."""
+    """A chat model. Implementations: openai, litellm, transformers (hf/gguf), and the fakes
+    in ``memory_r1.testing``."""
 
     @property
     def name(self) -> str:
