@@ -199,6 +199,21 @@ def test_a_saved_grpo_checkpoint_loads_through_resolve_llm(tiny_dir: Path, tmp_p
     assert reply.completion_tokens >= 1
 
 
+@pytest.mark.parametrize("algo", ["grpo", "ppo"])
+def test_a_wall_time_budget_stops_after_the_step_that_passes_it(
+    algo: str, tiny_dir: Path, tmp_path: Path
+) -> None:
+    model, tokenizer = load_policy(tiny_dir)
+    budget = {"max_steps": 3, "max_minutes": 1e-6, "save": False, "output_dir": str(tmp_path)}
+    if algo == "grpo":
+        result = train_grpo(model, tokenizer, answer_data(), [length_reward],
+                            GRPOArgs(**{**GRPO, **budget}))  # type: ignore[arg-type]  # fmt: skip
+    else:
+        result = train_ppo(model, tokenizer, answer_data(), [length_reward],
+                           PPOArgs(**{**PPO, **budget}))  # type: ignore[arg-type]  # fmt: skip
+    assert result.steps == 1 and len(result.step_times) == 1
+
+
 def test_grpo_needs_a_local_reference_when_beta_is_set(tiny_dir: Path, tmp_path: Path) -> None:
     _, tokenizer = load_policy(tiny_dir)
     config = transformers.AutoConfig.from_pretrained(tiny_dir)

@@ -52,6 +52,7 @@ class Args:
     cache_dir: str = "runs/cache"  # the teacher's banks (JSONL), reused by later runs
     answer_k: int = 30  # memories per speaker (paper: 30, i.e. 60 in all)
     metric: Literal["exact_match", "f1"] = "exact_match"  # the reward (paper: exact match)
+    distill: bool = True  # distilled memories before **Answer:** (paper); off for tiny models
     max_questions: int = 0  # 0: all of them
     output_dir: str = "runs/answer"
     grpo: GRPOArgs = field(default_factory=GRPOArgs)
@@ -75,12 +76,12 @@ def main(args: Args) -> TrainResult:
     model, tokenizer = load_policy(
         args.policy, dtype=args.dtype, device=args.device, num_threads=args.threads or None
     )
-    reward = AnswerReward(args.metric)
+    reward = AnswerReward(args.metric, distill=args.distill)
     result = run_algo(
         args.algo,
         model,
         tokenizer,
-        answer_rows(tuples),
+        answer_rows(tuples, distill=args.distill),
         reward,
         grpo=args.grpo,
         ppo=args.ppo,

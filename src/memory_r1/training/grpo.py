@@ -12,6 +12,7 @@ follows veRL, the framework the paper used (group size 5, KL coefficient 0.001).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class GRPOArgs:
         gradient_accumulation_steps: micro-batches per optimizer step. The default gives
             the paper's 128 prompts per step on 4 devices: 4 x 2 x 80 = 640 = 128 x 5.
         max_steps: optimizer steps; -1 runs ``num_train_epochs`` epochs.
+        max_minutes: stop after the step that passes this wall time (0: no limit).
         num_train_epochs: passes over the data when ``max_steps`` is -1.
         warmup_steps: linear warm-up before the constant learning rate.
         seed: the seed of sampling and shuffling.
@@ -68,6 +70,7 @@ class GRPOArgs:
     per_device_train_batch_size: int = 2
     gradient_accumulation_steps: int = 80
     max_steps: int = -1
+    max_minutes: float = 0.0
     num_train_epochs: float = 1.0
     warmup_steps: int = 0
     seed: int = 0
@@ -120,6 +123,23 @@ def _check_reference(model: Any, args: GRPOArgs) -> None:
         )
 
 
+class _Deadline:
+    """A ``TrainerCallback`` that stops training after the step that passes a wall time."""
+
+    @staticmethod
+    def make(minutes: float) -> Any:
+        transformers = require("transformers", "train")
+        deadline = time.monotonic() + minutes * 60
+
+        class Deadline(transformers.TrainerCallback):  # type: ignore[misc,name-defined]
+            def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> Any:
+                if time.monotonic() >= deadline:
+                    control.should_training_stop = True
+                return control
+
+        return Deadline()
+
+
 def train_grpo(
     model: Any,
     tokenizer: Any,
@@ -163,7 +183,7 @@ def train_grpo(
         args=_config(args, use_cpu=not torch.cuda.is_available()),
         train_dataset=datasets.Dataset.from_list([dict(r) for r in kept]),
         processing_class=tokenizer,
-        callbacks=list(callbacks),
+        callbacks=[*callbacks, *([_Deadline.make(args.max_minutes)] if args.max_minutes else [])],
     )
     trainer.train()
     history = list(trainer.state.log_history)

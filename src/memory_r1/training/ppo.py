@@ -69,6 +69,7 @@ class PPOArgs:
             reference model.
         max_grad_norm: gradient clipping.
         max_steps: PPO iterations.
+        max_minutes: stop after the step that passes this wall time (0: no limit).
         seed: seed of sampling and shuffling.
         bf16: load-time dtype is the caller's; this runs the forward passes in bfloat16.
         lora: train LoRA adapters (the reference is then the adapter-free base).
@@ -93,6 +94,7 @@ class PPOArgs:
     kl_coef: float = 0.001
     max_grad_norm: float = 1.0
     max_steps: int = 1
+    max_minutes: float = 0.0
     seed: int = 0
     bf16: bool = False
     lora: LoRAArgs | None = None
@@ -297,7 +299,10 @@ def train_ppo(
     optimizer = _optimizer(policy, args)
     history: list[dict[str, Any]] = []
     order: list[int] = []
+    deadline = time.monotonic() + args.max_minutes * 60
     for step in range(1, args.max_steps + 1):
+        if args.max_minutes and step > 1 and time.monotonic() >= deadline:
+            break
         start = time.perf_counter()
         while len(order) < args.rollout_batch_size:  # a new epoch, freshly shuffled
             order += torch.randperm(len(kept), generator=generator).tolist()
@@ -315,7 +320,7 @@ def train_ppo(
         lm,
         tokenizer,
         args,
-        steps=args.max_steps,
+        steps=len(history),
         history=history,
         step_times=times,
         dropped=dropped,
