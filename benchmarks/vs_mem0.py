@@ -58,6 +58,7 @@ THINGS = ("with a cat", "with friends", "for work", "after a breakup", "to learn
 class Options:
     conversation: int
     turns: int
+    filled_turns: int
     delay: float
     sizes: tuple[int, ...]
     users: int
@@ -76,6 +77,7 @@ def parse_args(argv: list[str]) -> Options:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--conversation", type=int, default=0, help="LoCoMo conversation for add()")
     p.add_argument("--turns", type=int, default=0, help="first N turns only (0: all)")
+    p.add_argument("--filled-turns", type=int, default=40, help="adds into the filled bank")
     p.add_argument("--delay", type=float, default=0.05, help="fake LLM seconds per call")
     p.add_argument("--sizes", default="1000,10000,100000", help="bank sizes for search")
     p.add_argument("--users", type=int, default=1000, help="users sharing the filled bank")
@@ -98,6 +100,7 @@ def parse_args(argv: list[str]) -> Options:
     return Options(
         a.conversation,
         a.turns,
+        a.filled_turns,
         a.delay,
         sizes,
         a.users,
@@ -199,19 +202,22 @@ def turn_rows(conv: dict[str, Any], limit: int) -> list[list[str]]:
     return rows[:limit] if limit else rows
 
 
-def run_adds(procs: dict[str, Proc], conv: dict[str, Any], opts: Options) -> dict[str, Any]:
-    """Every turn through add(infer=True), the libraries (and memory-r1's two LLM clients)
-    taking turns."""
-    rows = turn_rows(conv, opts.turns)
+def run_adds(
+    procs: dict[str, Proc], conv: dict[str, Any], limit: int, user: str | None = None
+) -> dict[str, Any]:
+    """The conversation's turns (the first ``limit``; 0: all) through add(infer=True) into
+    ``user``'s scope (default: the conversation's own), the libraries (and memory-r1's two
+    LLM clients) taking turns."""
+    rows, user = turn_rows(conv, limit), user or conv["sample_id"]
     libs = tuple(lib for lib in ADD_LIBS if lib in procs)
     out: dict[str, list[dict[str, Any]]] = {lib: [] for lib in libs}
     for k, turn in enumerate(rows):
         for lib in alternate(k, libs):
-            out[lib] += procs[lib]("add_turns", user=conv["sample_id"], turns=[turn])["rows"]
+            out[lib] += procs[lib]("add_turns", user=user, turns=[turn])["rows"]
         if k % 50 == 49:
             log(f"  add: {k + 1}/{len(rows)} turns")
-    stored = {lib: procs[lib]("count", user=conv["sample_id"]) for lib in libs}
-    return {"turns": len(rows), "rows": out, "stored": stored}
+    stored = {lib: procs[lib]("count", user=user) for lib in libs}
+    return {"turns": len(rows), "rows": out, "stored": stored, "user": user}
 
 
 def run_bulk(procs: dict[str, Proc], data: list[dict[str, Any]]) -> dict[str, Any]:
@@ -353,7 +359,7 @@ def main() -> None:
     name = "vs_mem0" + "_million" * opts.only_million + "_search" * opts.search_only
     name += "_adds" * opts.adds_only
     (HERE / "results" / f"{name}.md").write_text(md)
-    summary = {k: v for k, v in res.items() if k not in ("adds", "bulk", "search")}
+    summary = {k: v for k, v in res.items() if k not in ("adds", "adds_filled", "bulk", "search")}
     (HERE / "results" / f"{name}.json").write_text(json.dumps(meta | summary, indent=1))
 
 
@@ -375,19 +381,34 @@ def compare(
         res["rss_open"] = {lib: procs[lib]("rss") for lib in LIBS}
         if not opts.search_only:
             log("add(infer=True), turn by turn")
-            res["adds"] = run_adds(procs, data[opts.conversation], opts)
+            res["adds"] = run_adds(procs, data[opts.conversation], opts.turns)
             res["rss_adds"] = {lib: procs[lib]("rss") for lib in LIBS}
-            procs.pop("memory-r1-openai").close()  # the rest compares the libraries only
         if opts.bulk and not opts.search_only:
             log("ten conversations, infer=False")
             res["bulk"] = run_bulk(procs, data)
         if not opts.adds_only:
             log("search at " + ", ".join(f"{s:,}" for s in opts.sizes))
             res["search"] = run_search(procs, opts, pool, queries)
+        if not opts.adds_only and not opts.search_only:
+            res["adds_filled"] = adds_on_filled_bank(procs, data[opts.conversation], opts, pool)
     finally:
         for p in procs.values():
             p.close()
     return res
+
+
+def adds_on_filled_bank(
+    procs: dict[str, Proc], conv: dict[str, Any], opts: Options, pool: list[str]
+) -> dict[str, Any]:
+    """add(infer=True) again, into the scope of a user who already owns memories in a bank
+    of the largest size (the memory-r1-openai worker's bank is filled to match first)."""
+    size = opts.sizes[-1]
+    log(f"add(infer=True) in a bank of {size:,} memories")
+    for lo in range(0, size, 10_000):
+        procs["memory-r1-openai"](
+            "fill", users=opts.users, start=lo, stop=min(size, lo + 10_000), pool=pool
+        )
+    return run_adds(procs, conv, opts.filled_turns, user="user-7") | {"size": size}
 
 
 def run_million(

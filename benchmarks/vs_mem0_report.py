@@ -62,7 +62,7 @@ def ratio_text(r1: dict[str, Any], m0: dict[str, Any]) -> str:
     )
 
 
-def adds_section(adds: dict[str, Any]) -> list[str]:
+def adds_section(adds: dict[str, Any], where: str = "") -> list[str]:
     libs = [lib for lib in ADD_COLUMNS if lib in adds["rows"]]
     f = {lib: add_figures(adds["rows"][lib]) for lib in libs}
     target = (
@@ -72,7 +72,7 @@ def adds_section(adds: dict[str, Any]) -> list[str]:
     if "memory-r1-openai" in f:
         target += "; with the openai backend: " + ratio_text(f["memory-r1-openai"], f["mem0"])
     lines = [
-        f"### add(infer=True), one LoCoMo conversation turn by turn ({adds['turns']} turns)",
+        f"### add(infer=True), one LoCoMo conversation turn by turn ({adds['turns']} turns{where})",
         "",
         target + ".",
         "",
@@ -221,6 +221,10 @@ def report(res: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     if "adds" in res:
         lines += adds_section(res["adds"])
+    if "adds_filled" in res:
+        filled = res["adds_filled"]
+        where = f", into a user's scope in a bank of {filled['size']:,} memories"
+        lines += adds_section(filled, where)
     if "bulk" in res:
         lines += bulk_section(res["bulk"])
     if "search" in res:
