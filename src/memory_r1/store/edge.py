@@ -109,16 +109,19 @@ class EdgeStore:
         config_file = self.path / "edge_config.json"
         try:
             if config_file.exists():
-                stored = json.loads(config_file.read_text())["vectors"][""]["size"]
+                config = json.loads(config_file.read_text())
+                stored = config["vectors"][""]["size"]
                 if stored != dim:
                     raise DimensionMismatchError(
                         f"the bank at {self.path} holds {stored}-d vectors but the embedder "
                         f"makes {dim}-d ones; use the embedder the bank was built with"
                     )
                 self._shard = q.EdgeShard.load(str(self.path))
-                self._legacy_text_index(q)
+                self._sparse = _SPARSE in (config.get("sparse_vectors") or {})
+                if not self._sparse:
+                    self._legacy_text_index(q)
             else:
-                self._shard = self._create(q)
+                self._shard, self._sparse = self._create(q), True
             self._bm25 = _bm25_model(q) if self._sparse else None
         except (DimensionMismatchError, StorageError):
             raise
@@ -140,15 +143,12 @@ class EdgeStore:
         )
         for name in _KEYWORD_FIELDS[1:]:
             shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
-        self._sparse = True
         return shard
 
     def _legacy_text_index(self, q: Any) -> None:
         """A bank created before sparse vectors ranks BM25 by a full-text index (added to
         banks from before BM25)."""
-        config = json.loads((self.path / "edge_config.json").read_text())
-        self._sparse = _SPARSE in (config.get("sparse_vectors") or {})
-        if not self._sparse and "text" not in self._shard.info().payload_schema:
+        if "text" not in self._shard.info().payload_schema:
             self._shard.update(q.UpdateOperation.create_field_index("text", _text_index(q)))
 
     @property
